@@ -1,0 +1,340 @@
+/**
+ * OpenAPI document → IR. One function per spec object (operation, parameter, request body, response);
+ * anything that cannot be represented exactly becomes a warning naming the operation and a sound fallback.
+ */
+import type { Warning } from '../errors.js';
+import type { LoadedSpec } from '../spec/load.js';
+import { deref } from '../spec/pointer.js';
+import { HTTP_METHODS, type HttpMethod } from '../spec/structure.js';
+import { toFastifySchema, type JsonSchema } from './json-schema.js';
+import { NameTable, toFileStem, toIdentifier } from './names.js';
+import type {
+  ApiIR,
+  GroupIR,
+  MediaIR,
+  OperationIR,
+  ParameterIR,
+  ParameterLocation,
+  RequestBodyIR,
+  ResponseIR,
+} from './types.js';
+
+export const SCHEMA_ID = 'backdev-schemas';
+export const SCHEMA_REF_PREFIX = `${SCHEMA_ID}#/$defs/`;
+const DEFAULT_TAG = 'default';
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export interface BuildContext {
+  readonly doc: Obj;
+  readonly version: '3.0' | '3.1';
+  readonly warnings: Warning[];
+}
+
+export function buildApi(spec: LoadedSpec): ApiIR {
+  const ctx: BuildContext = { doc: spec.document, version: spec.version, warnings: [...spec.warnings] };
+  const info = isObject(ctx.doc.info) ? ctx.doc.info : {};
+  const schemaDefs = buildSchemaDefs(ctx);
+
+  const raw = collectOperations(ctx);
+  const ids = new NameTable({ reserved: ['handlers', 'registerRoutes'] });
+  // Operations with an operationId claim their names first, so an id-less operation never steals one.
+  const order = [...raw.keys()].sort((a, b) => Number(!raw[a]!.operationId) - Number(!raw[b]!.operationId) || a - b);
+  const idOf = new Map<number, string>();
+  for (const i of order) {
+    const r = raw[i]!;
+    const base = r.operationId
+      ? toIdentifier(r.operationId, 'camel', 'operation')
+      : toIdentifier(`${r.method} ${r.path}`, 'camel', 'operation');
+    idOf.set(i, ids.claim(base));
+  }
+
+  const groupsByTag = new Map<string, { description: string | undefined; ops: string[] }>();
+  const tagDescriptions = new Map<string, string | undefined>();
+  if (Array.isArray(ctx.doc.tags)) {
+    for (const t of ctx.doc.tags) if (isObject(t) && typeof t.name === 'string') tagDescriptions.set(t.name, str(t.description));
+  }
+  const operations: OperationIR[] = [];
+  const seenRoutes = new Map<string, string>();
+  raw.forEach((r, i) => {
+    const id = idOf.get(i)!;
+    const routeKey = `${r.method} ${r.path.replace(/\{[^}]*\}/g, '{}')}`;
+    const clash = seenRoutes.get(routeKey);
+    if (clash) {
+      ctx.warnings.push({
+        code: 'ROUTE_CONFLICT',
+        subject: `operation ${id}`,
+        message: `${r.method.toUpperCase()} ${r.path} is the same route as operation ${clash} for Fastify; it is left out`,
+      });
+      return;
+    }
+    seenRoutes.set(routeKey, id);
+    const tag = r.tags[0] ?? DEFAULT_TAG;
+    if (!groupsByTag.has(tag)) groupsByTag.set(tag, { description: tagDescriptions.get(tag), ops: [] });
+    groupsByTag.get(tag)!.ops.push(id);
+    operations.push(buildOperation(ctx, r, id, tag));
+  });
+
+  // Group files: sorted by tag so that file names are claimed deterministically.
+  const files = new NameTable({ caseInsensitive: true, reserved: ['index'] });
+  const modules = new NameTable({ reserved: ['handlers', 'registerRoutes', 'app', 'impl'] });
+  const groups: GroupIR[] = [];
+  const stemOfTag = new Map<string, string>();
+  for (const tag of [...groupsByTag.keys()].sort()) {
+    const g = groupsByTag.get(tag)!;
+    const fileStem = files.claim(toFileStem(tag, 'default'));
+    stemOfTag.set(tag, fileStem);
+    groups.push(
+      Object.freeze({
+        kind: 'group' as const,
+        tag,
+        description: g.description,
+        fileStem,
+        moduleIdent: modules.claim(toIdentifier(`${fileStem} handlers`, 'camel', 'handlers')),
+        operationIds: Object.freeze([...g.ops].sort()),
+      }),
+    );
+  }
+  groups.sort((a, b) => (a.fileStem < b.fileStem ? -1 : a.fileStem > b.fileStem ? 1 : 0));
+  const finalOps = operations.map((op) => Object.freeze({ ...op, group: stemOfTag.get(op.group)! }));
+
+  return Object.freeze({
+    kind: 'api',
+    title: str(info.title) ?? 'API',
+    version: str(info.version) ?? '0.0.0',
+    description: str(info.description),
+    openapiVersion: ctx.version,
+    operations: Object.freeze(finalOps),
+    groups: Object.freeze(groups),
+    schemaDefs,
+    schemaRefPrefix: SCHEMA_REF_PREFIX,
+    schemaId: SCHEMA_ID,
+    warnings: Object.freeze(ctx.warnings),
+  });
+}
+
+function buildSchemaDefs(ctx: BuildContext): Readonly<Record<string, JsonSchema>> {
+  const components = isObject(ctx.doc.components) ? ctx.doc.components : {};
+  const schemas = isObject(components.schemas) ? components.schemas : {};
+  const defs: Record<string, JsonSchema> = {};
+  for (const [name, schema] of Object.entries(schemas)) {
+    defs[name] = convert(ctx, schema, `schema ${name}`);
+  }
+  return Object.freeze(defs);
+}
+
+export function convert(ctx: BuildContext, schema: unknown, subject: string): JsonSchema {
+  return toFastifySchema(schema, {
+    openapiVersion: ctx.version,
+    refPrefix: SCHEMA_REF_PREFIX,
+    document: ctx.doc,
+    subject,
+    warn: (w) => ctx.warnings.push(w),
+  });
+}
+
+interface RawOperation {
+  method: HttpMethod;
+  path: string;
+  operationId: string | undefined;
+  tags: string[];
+  op: Obj;
+  pathItem: Obj;
+}
+
+function collectOperations(ctx: BuildContext): RawOperation[] {
+  const paths = isObject(ctx.doc.paths) ? ctx.doc.paths : {};
+  const out: RawOperation[] = [];
+  for (const p of Object.keys(paths).sort()) {
+    if (!p.startsWith('/')) continue;
+    const pathItem = deref(ctx.doc, paths[p]);
+    if (!isObject(pathItem)) continue;
+    for (const method of HTTP_METHODS) {
+      const op = pathItem[method];
+      if (!isObject(op)) continue;
+      const tags = Array.isArray(op.tags) ? op.tags.filter((t): t is string => typeof t === 'string') : [];
+      out.push({ method, path: p, operationId: str(op.operationId), tags, op, pathItem });
+    }
+  }
+  return out;
+}
+
+function buildOperation(ctx: BuildContext, r: RawOperation, id: string, group: string): OperationIR {
+  const subject = `operation ${r.operationId ?? `${r.method.toUpperCase()} ${r.path}`}`;
+  const parameters = buildParameters(ctx, r, subject);
+  return {
+    kind: 'operation',
+    id,
+    operationId: r.operationId,
+    method: r.method,
+    path: r.path,
+    url: toFastifyUrl(r.path, parameters, ctx, subject),
+    group,
+    summary: str(r.op.summary),
+    description: str(r.op.description),
+    deprecated: r.op.deprecated === true,
+    parameters,
+    requestBody: buildRequestBody(ctx, r.op.requestBody, subject),
+    responses: buildResponses(ctx, r.op.responses, subject),
+  };
+}
+
+function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): ParameterIR[] {
+  const merged = new Map<string, Obj>();
+  for (const list of [r.pathItem.parameters, r.op.parameters]) {
+    if (!Array.isArray(list)) continue;
+    for (const rawParam of list) {
+      const p = deref(ctx.doc, rawParam);
+      if (!isObject(p) || typeof p.name !== 'string' || typeof p.in !== 'string') continue;
+      merged.set(`${p.in}:${p.name}`, p);
+    }
+  }
+  const templateNames = [...r.path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+  const routeNames = new NameTable();
+  const out: ParameterIR[] = [];
+  for (const name of templateNames) {
+    if (!merged.has(`path:${name}`)) {
+      ctx.warnings.push({
+        code: 'PATH_PARAMETER_UNDECLARED',
+        subject,
+        message: `path parameter "${name}" is not declared; it is treated as a required string`,
+      });
+      merged.set(`path:${name}`, { name, in: 'path', required: true, schema: { type: 'string' } });
+    }
+  }
+  const sortedKeys = [...merged.keys()].sort();
+  for (const key of sortedKeys) {
+    const p = merged.get(key)!;
+    const where = p.in as ParameterLocation;
+    const name = p.name as string;
+    if (where === 'path' && !templateNames.includes(name)) {
+      ctx.warnings.push({
+        code: 'PATH_PARAMETER_UNUSED',
+        subject,
+        message: `path parameter "${name}" does not appear in the path ${r.path}; it is ignored`,
+      });
+      continue;
+    }
+    let schemaSource: unknown = p.schema;
+    if (schemaSource === undefined && isObject(p.content)) {
+      const first = Object.values(p.content)[0];
+      schemaSource = isObject(first) ? first.schema : undefined;
+    }
+    let schema = schemaSource === undefined ? {} : convert(ctx, schemaSource, `${subject} parameter ${name}`);
+    let required = where === 'path' ? true : p.required === true;
+    if (where === 'query' && (p.style === 'deepObject' || (isObjectSchema(ctx, schemaSource) && p.explode !== false))) {
+      ctx.warnings.push({
+        code: 'QUERY_OBJECT_PARAMETER',
+        subject,
+        message: `query parameter "${name}" is an object (style ${String(p.style ?? 'form')}); it is not validated`,
+      });
+      schema = {};
+      required = false;
+    }
+    if (where === 'cookie') {
+      ctx.warnings.push({
+        code: 'COOKIE_PARAMETER',
+        subject,
+        message: `cookie parameter "${name}" is not validated (register @fastify/cookie and check it in the handler)`,
+      });
+    }
+    out.push({
+      kind: 'parameter',
+      name: where === 'header' ? name.toLowerCase() : name,
+      in: where,
+      routeName: where === 'path' ? routeNames.claim(toIdentifier(name, 'camel', 'param')) : name,
+      required,
+      schema,
+      description: str(p.description),
+    });
+  }
+  return out;
+}
+
+function isObjectSchema(ctx: BuildContext, schema: unknown): boolean {
+  const s = deref(ctx.doc, schema);
+  return isObject(s) && (s.type === 'object' || (s.type === undefined && isObject(s.properties)));
+}
+
+/** `/pets/{petId}` → `/pets/:petId`; literal `:` is doubled as find-my-way requires. */
+function toFastifyUrl(path: string, params: readonly ParameterIR[], ctx: BuildContext, subject: string): string {
+  const routeName = new Map(params.filter((p) => p.in === 'path').map((p) => [p.name, p.routeName]));
+  let url = '';
+  let last = 0;
+  for (const m of path.matchAll(/\{([^}]*)\}/g)) {
+    url += path.slice(last, m.index).replace(/:/g, '::');
+    url += ':' + (routeName.get(m[1]!) ?? toIdentifier(m[1]!, 'camel', 'param'));
+    last = m.index + m[0].length;
+    const next = path[last];
+    if (next !== undefined && !'/-.'.includes(next)) {
+      ctx.warnings.push({
+        code: 'PATH_PARAMETER_BOUNDARY',
+        subject,
+        message: `path parameter "${m[1]}" is followed by "${next}"; Fastify can only end a parameter at "/", "-" or "."`,
+      });
+    }
+  }
+  url += path.slice(last).replace(/:/g, '::');
+  return url;
+}
+
+const isJsonMedia = (mediaType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(mediaType) || mediaType === '*/*';
+
+function buildMedia(ctx: BuildContext, content: unknown, subject: string): MediaIR[] {
+  if (!isObject(content)) return [];
+  const out: MediaIR[] = [];
+  for (const mediaType of Object.keys(content).sort()) {
+    const media = deref(ctx.doc, content[mediaType]);
+    const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${mediaType}`) : {};
+    out.push({ kind: 'media', mediaType, schema, json: isJsonMedia(mediaType) && mediaType !== '*/*' });
+  }
+  return out;
+}
+
+function buildRequestBody(ctx: BuildContext, raw: unknown, subject: string): RequestBodyIR | undefined {
+  const body = deref(ctx.doc, raw);
+  if (!isObject(body)) return undefined;
+  const contents = buildMedia(ctx, body.content, `${subject} request body`);
+  if (contents.length === 0) return undefined;
+  for (const m of contents) {
+    if (!m.json && !m.mediaType.startsWith('text/')) {
+      ctx.warnings.push({
+        code: 'BODY_NOT_VALIDATED',
+        subject,
+        message: `request bodies of type ${m.mediaType} are received as a Buffer and not validated`,
+      });
+    }
+  }
+  return { kind: 'request-body', required: body.required === true, contents };
+}
+
+function statusRank(status: string): number {
+  if (/^\d{3}$/.test(status)) return Number(status);
+  if (/^[1-5]XX$/i.test(status)) return Number(status[0]) * 100 + 99.5;
+  return 1000;
+}
+
+function buildResponses(ctx: BuildContext, raw: unknown, subject: string): ResponseIR[] {
+  if (!isObject(raw)) return [];
+  const out: ResponseIR[] = [];
+  for (const status of Object.keys(raw)) {
+    if (!/^(\d{3}|[1-5]XX|default)$/i.test(status)) {
+      if (!status.startsWith('x-')) {
+        ctx.warnings.push({ code: 'RESPONSE_STATUS', subject, message: `response "${status}" is not a status code; ignored` });
+      }
+      continue;
+    }
+    const response = deref(ctx.doc, raw[status]);
+    if (!isObject(response)) continue;
+    out.push({
+      kind: 'response',
+      status: /XX$/i.test(status) ? status.toUpperCase() : status,
+      description: str(response.description),
+      contents: buildMedia(ctx, response.content, `${subject} response ${status}`),
+    });
+  }
+  return out.sort((a, b) => statusRank(a.status) - statusRank(b.status));
+}
+

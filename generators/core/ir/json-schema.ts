@@ -1,0 +1,719 @@
+/**
+ * OpenAPI 3.0 / 3.1 Schema Object → JSON Schema that fastify 5 accepts.
+ *
+ * The result must compile with the Ajv 8 instance fastify builds for request validation (draft-07 vocabulary,
+ * strict mode, `coerceTypes: 'array'`, `useDefaults`, `removeAdditional`, ajv-formats) and be accepted by
+ * fast-json-stringify for responses. The conversion never throws: anything it cannot express becomes a sound
+ * fallback (usually `{}`, "any value") and a warning naming the subject and the place inside the schema.
+ *
+ * Things Ajv's strict mode rejects that OpenAPI documents routinely contain, and what happens to them here:
+ * - annotations (`title`, `description`, `example(s)`, `discriminator`, `xml`, `x-*`, …) are dropped silently;
+ * - formats ajv-formats does not know are dropped silently (OpenAPI formats are open-ended);
+ * - patterns that are not valid `u`-flag regular expressions are dropped with a warning;
+ * - `prefixItems` (2020-12) is rewritten to the draft-07 tuple form `items: [...]` + `additionalItems`;
+ * - `default` below `anyOf`/`oneOf`/`not`/`if`/`contains`/`propertyNames` is dropped: Ajv never applies it there
+ *   and strict mode throws "default is ignored for: …" when it sees one (see {@link SchemaConversion.position}
+ *   for the other two places Ajv rejects a `default`).
+ */
+import type { Warning } from '../errors.js';
+
+export type JsonSchema = boolean | { [keyword: string]: unknown };
+
+export interface SchemaConversion {
+  openapiVersion: '3.0' | '3.1';
+  /** Prefix replacing '#/components/schemas/' in $refs, e.g. 'backdev-schemas#/$defs/'. */
+  refPrefix: string;
+  /** The whole bundled document, to follow refs that point at something other than a schema (e.g. '#/components/parameters/x/schema'). */
+  document: unknown;
+  /** Where this schema sits, for warnings: 'schema Pet', 'operation listPets request body'. */
+  subject: string;
+  warn(w: Warning): void;
+  /**
+   * How the result is used (default `'embedded'`). Ajv's strict mode throws on a `default` at the root of a
+   * schema it compiles on its own, and on `default`s of properties inlined below `anyOf`/`oneOf`:
+   * - `'embedded'`: the result is placed under a parent schema (a parameter's schema inside the generated
+   *   `querystring`/`params`/`headers` object, a response): a root `default` is kept, it applies there.
+   * - `'root'`: the result is a whole route schema (a request body): a root `default` is dropped (it could
+   *   never apply).
+   * - `'shared'`: the result is an entry of the shared `$defs` document: as `'root'`; in addition, when the
+   *   schema has property defaults and no `$ref`, a never-evaluated `$defs: { "backdev-no-inline": { $ref: "#" } }`
+   *   is added so that Ajv compiles it as its own function instead of inlining it (inlining it below an
+   *   `anyOf`/`oneOf` — e.g. a nullable `$ref` — would make strict mode throw).
+   */
+  position?: 'embedded' | 'root' | 'shared';
+  /**
+   * How to refer to a component schema whose name (or deeper pointer) needs JSON-pointer escaping (`~`, `/`)
+   * or percent-encoding (spaces, quotes, non-ASCII, …). Default `'escape'`.
+   * - `'escape'`: a `$ref` with the escaped, percent-encoded pointer. Ajv resolves it; fast-json-stringify
+   *   (responses) looks pointers up verbatim and cannot.
+   * - `'inline'`: the converted component is inlined instead, so the result works for both. A component that
+   *   would be inlined into itself keeps the escaped `$ref` (with a warning).
+   * Use the same setting for the shared `$defs` and every route schema.
+   */
+  refEncoding?: 'escape' | 'inline';
+}
+
+/** Warning codes this module emits. */
+export const SchemaWarningCodes = {
+  /** The schema (or a part of it) is malformed; a sound fallback was used. */
+  INVALID_SCHEMA: 'INVALID_SCHEMA',
+  /** A valid construct backdev cannot express for fastify; dropped. */
+  UNSUPPORTED_SCHEMA: 'UNSUPPORTED_SCHEMA',
+  /** A `pattern` / `patternProperties` key that is not a valid regular expression; dropped. */
+  INVALID_PATTERN: 'INVALID_PATTERN',
+  /** A `$ref` that points at nothing (or outside the document); replaced by `{}`. */
+  UNRESOLVED_REF: 'UNRESOLVED_REF',
+  /** A `$ref` that would have to be inlined into itself; replaced by `{}`. */
+  REF_CYCLE: 'REF_CYCLE',
+} as const;
+
+/** Formats ajv-formats registers (`addFormats(ajv)` with no options adds all of them). */
+export const AJV_FORMATS: ReadonlySet<string> = new Set([
+  'date',
+  'time',
+  'date-time',
+  'iso-time',
+  'iso-date-time',
+  'duration',
+  'uri',
+  'uri-reference',
+  'uri-template',
+  'url',
+  'email',
+  'hostname',
+  'ipv4',
+  'ipv6',
+  'regex',
+  'uuid',
+  'json-pointer',
+  'json-pointer-uri-fragment',
+  'relative-json-pointer',
+  'byte',
+  'int32',
+  'int64',
+  'float',
+  'double',
+  'password',
+  'binary',
+]);
+
+const TYPE_NAMES: ReadonlySet<string> = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
+
+/** Keywords whose value is a single subschema. */
+const SINGLE_SCHEMA_KEYWORDS = ['additionalProperties', 'additionalItems', 'propertyNames', 'contains', 'not', 'if', 'then', 'else'];
+/** Keywords below which Ajv validates with `compositeRule` (defaults are rejected there). */
+const COMPOSITE_KEYWORDS: ReadonlySet<string> = new Set(['anyOf', 'oneOf', 'not', 'if', 'contains', 'propertyNames']);
+/** Annotations that describe the instance at this place; hoisted to a wrapper when the schema gets wrapped. */
+const HOISTED_ANNOTATIONS = ['default', 'readOnly', 'writeOnly', 'deprecated'];
+/** Keywords that can reject `null` even without a `type`. */
+const NULL_RESTRICTING = ['$ref', 'allOf', 'anyOf', 'oneOf', 'not', 'const', 'if'];
+/** Validation keywords of newer drafts that fastify's draft-07 Ajv does not know: dropped with a warning. */
+const UNSUPPORTED_KEYWORDS: ReadonlySet<string> = new Set([
+  'dependentRequired',
+  'dependentSchemas',
+  'dependencies',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'minContains',
+  'maxContains',
+  'additionalItems',
+  '$dynamicRef',
+  '$recursiveRef',
+]);
+const COUNT_KEYWORDS: ReadonlySet<string> = new Set([
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+]);
+const NO_INLINE_MARKER = 'backdev-no-inline';
+
+type SchemaObject = { [keyword: string]: unknown };
+
+interface State {
+  ctx: SchemaConversion;
+  v31: boolean;
+  /** Pointers (into the document) of refs currently being inlined, to detect cycles. */
+  inlining: string[];
+  /** Component schema names whose conversion is being probed (to check deep pointers). */
+  probing: Set<string>;
+  probeCache: Map<string, JsonSchema>;
+  quiet: boolean;
+}
+
+export function toFastifySchema(schema: unknown, ctx: SchemaConversion): JsonSchema {
+  const st: State = {
+    ctx,
+    v31: ctx.openapiVersion === '3.1',
+    inlining: [],
+    probing: new Set(),
+    probeCache: new Map(),
+    quiet: false,
+  };
+  const out = convertSchema(schema, '', st);
+  stripCompositeDefaults(out, false);
+  const position = ctx.position ?? 'embedded';
+  if (position !== 'embedded' && isObject(out)) {
+    delete out['default'];
+    if (position === 'shared' && !containsRef(out) && hasDefaultBelowRoot(out)) {
+      setKey(out, '$defs', { [NO_INLINE_MARKER]: { $ref: '#' } });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The walk
+
+function convertSchema(input: unknown, path: string, st: State): JsonSchema {
+  if (typeof input === 'boolean') return input;
+  if (!isObject(input)) {
+    warn(st, path, 'INVALID_SCHEMA', `expected a schema object, found ${describe(input)}; accepting any value`);
+    return {};
+  }
+  let out: JsonSchema;
+  if (hasOwn(input, '$ref')) {
+    out = convertRefSchema(input, path, st);
+  } else {
+    out = convertKeywords(input, path, st);
+  }
+  return applyNullable(input, out);
+}
+
+function convertRefSchema(input: SchemaObject, path: string, st: State): JsonSchema {
+  const ref = input['$ref'];
+  const rest: SchemaObject = {};
+  for (const key of Object.keys(input)) if (key !== '$ref') setKey(rest, key, input[key]);
+  if (typeof ref !== 'string') {
+    warn(st, `${path}/$ref`, 'INVALID_SCHEMA', `$ref must be a string, found ${describe(ref)}; ignored`);
+    return convertKeywords(rest, path, st);
+  }
+  const target = resolveRef(ref, path, st);
+  // OpenAPI 3.0: "properties adjacent to $ref are ignored" (nullable is honoured by applyNullable).
+  if (!st.v31) return target;
+  const restOut = convertKeywords(rest, path, st);
+  const annotations: SchemaObject = {};
+  for (const key of HOISTED_ANNOTATIONS) {
+    if (hasOwn(restOut, key)) {
+      setKey(annotations, key, restOut[key]);
+      delete restOut[key];
+    }
+  }
+  const hasRest = Object.keys(restOut).length > 0;
+  if (!hasRest && Object.keys(annotations).length === 0) return target;
+  const out: SchemaObject = { allOf: hasRest ? [target, restOut] : [target] };
+  for (const key of Object.keys(annotations)) setKey(out, key, annotations[key]);
+  return out;
+}
+
+function convertKeywords(input: SchemaObject, path: string, st: State): SchemaObject {
+  const out: SchemaObject = {};
+  for (const key of Object.keys(input)) {
+    const value = input[key];
+    const at = `${path}/${escapePointerToken(key)}`;
+    switch (key) {
+      case 'type': {
+        const type = convertType(value, at, st);
+        if (type !== undefined) setKey(out, key, type);
+        break;
+      }
+      case 'properties':
+      case 'patternProperties': {
+        if (!isObject(value)) {
+          warn(st, at, 'INVALID_SCHEMA', `${key} must be an object, found ${describe(value)}; ignored`);
+          break;
+        }
+        const props: SchemaObject = {};
+        for (const name of Object.keys(value)) {
+          if (key === 'patternProperties' && !isValidPattern(name)) {
+            warn(st, at, 'INVALID_PATTERN', `patternProperties key ${JSON.stringify(name)} is not a valid regular expression; ignored`);
+            continue;
+          }
+          setKey(props, name, convertSchema(value[name], `${at}/${escapePointerToken(name)}`, st));
+        }
+        setKey(out, key, props);
+        break;
+      }
+      case 'additionalProperties': {
+        if (typeof value !== 'boolean' && !isObject(value)) {
+          warn(st, at, 'INVALID_SCHEMA', `additionalProperties must be a boolean or a schema, found ${describe(value)}; ignored`);
+          break;
+        }
+        const sub = convertSchema(value, at, st);
+        setKey(out, key, isObject(sub) && Object.keys(sub).length === 0 ? true : sub);
+        break;
+      }
+      case 'propertyNames':
+      case 'contains':
+      case 'not':
+      case 'if':
+      case 'then':
+      case 'else':
+        setKey(out, key, convertSchema(value, at, st));
+        break;
+      case 'items':
+        if (Array.isArray(value)) {
+          warn(st, at, 'INVALID_SCHEMA', 'items must be a single schema (use prefixItems for tuples); accepting any items');
+          setKey(out, key, {});
+        } else {
+          setKey(out, key, convertSchema(value, at, st));
+        }
+        break;
+      case 'prefixItems':
+        if (!Array.isArray(value)) {
+          warn(st, at, 'INVALID_SCHEMA', `prefixItems must be an array of schemas, found ${describe(value)}; ignored`);
+        } else if (value.length > 0) {
+          setKey(
+            out,
+            key,
+            value.map((item, i) => convertSchema(item, `${at}/${i}`, st)),
+          );
+        }
+        break;
+      case 'allOf':
+      case 'anyOf':
+      case 'oneOf':
+        if (!Array.isArray(value) || value.length === 0) {
+          warn(st, at, 'INVALID_SCHEMA', `${key} must be a non-empty array of schemas, found ${describe(value)}; ignored`);
+        } else {
+          setKey(
+            out,
+            key,
+            value.map((item, i) => convertSchema(item, `${at}/${i}`, st)),
+          );
+        }
+        break;
+      case 'required': {
+        if (!Array.isArray(value)) {
+          warn(st, at, 'INVALID_SCHEMA', `required must be an array of property names, found ${describe(value)}; ignored`);
+          break;
+        }
+        const names: string[] = [];
+        for (const name of value) {
+          if (typeof name !== 'string') {
+            warn(st, at, 'INVALID_SCHEMA', `required entries must be strings, found ${describe(name)}; ignored`);
+          } else if (!names.includes(name)) {
+            names.push(name);
+          }
+        }
+        if (names.length > 0) setKey(out, key, names);
+        break;
+      }
+      case 'enum': {
+        if (!Array.isArray(value) || value.length === 0) {
+          warn(st, at, 'INVALID_SCHEMA', `enum must be a non-empty array, found ${describe(value)}; ignored`);
+          break;
+        }
+        const values: unknown[] = [];
+        for (const item of value) {
+          const json = toJson(item);
+          if (!json.ok) {
+            warn(st, at, 'INVALID_SCHEMA', `enum value ${describe(item)} is not JSON data; ignored`);
+            continue;
+          }
+          if (!values.some((v) => deepEqual(v, json.value))) values.push(json.value);
+        }
+        if (values.length > 0) setKey(out, key, values);
+        break;
+      }
+      case 'const':
+      case 'default': {
+        const json = toJson(value);
+        if (json.ok) setKey(out, key, json.value);
+        else warn(st, at, 'INVALID_SCHEMA', `${key} ${describe(value)} is not JSON data; ignored`);
+        break;
+      }
+      case 'minimum':
+      case 'maximum':
+        if (typeof value === 'number' && Number.isFinite(value)) setKey(out, key, value);
+        else warn(st, at, 'INVALID_SCHEMA', `${key} must be a number, found ${describe(value)}; ignored`);
+        break;
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+        if (typeof value !== 'boolean' && !(typeof value === 'number' && Number.isFinite(value))) {
+          warn(st, at, 'INVALID_SCHEMA', `${key} must be a number (or, in OpenAPI 3.0, a boolean), found ${describe(value)}; ignored`);
+        }
+        break; // resolved after the loop, once minimum/maximum are known
+      case 'multipleOf':
+        if (typeof value === 'number' && Number.isFinite(value) && value > 0) setKey(out, key, value);
+        else warn(st, at, 'INVALID_SCHEMA', `multipleOf must be a number greater than 0, found ${describe(value)}; ignored`);
+        break;
+      case 'uniqueItems':
+      case 'readOnly':
+      case 'writeOnly':
+      case 'deprecated':
+        if (typeof value === 'boolean') setKey(out, key, value);
+        else warn(st, at, 'INVALID_SCHEMA', `${key} must be a boolean, found ${describe(value)}; ignored`);
+        break;
+      case 'pattern':
+        if (typeof value !== 'string') {
+          warn(st, at, 'INVALID_SCHEMA', `pattern must be a string, found ${describe(value)}; ignored`);
+        } else if (!isValidPattern(value)) {
+          warn(st, at, 'INVALID_PATTERN', `pattern ${JSON.stringify(value)} is not a valid regular expression (JavaScript, "u" flag); ignored, the value is not checked against it`);
+        } else {
+          setKey(out, key, value);
+        }
+        break;
+      case 'format':
+        if (typeof value === 'string' && AJV_FORMATS.has(value)) setKey(out, key, value);
+        break; // other formats are annotations for fastify
+      case 'nullable':
+        if (typeof value !== 'boolean') {
+          warn(st, at, 'INVALID_SCHEMA', `nullable must be a boolean, found ${describe(value)}; ignored`);
+        }
+        break; // applied by applyNullable
+      case '$defs':
+      case 'definitions':
+        warn(st, at, 'UNSUPPORTED_SCHEMA', `${key} inside a schema is not supported (move the schemas to components/schemas); ignored`);
+        break;
+      default:
+        if (COUNT_KEYWORDS.has(key)) {
+          if (typeof value === 'number' && Number.isInteger(value) && value >= 0) setKey(out, key, value);
+          else warn(st, at, 'INVALID_SCHEMA', `${key} must be a non-negative integer, found ${describe(value)}; ignored`);
+        } else if (UNSUPPORTED_KEYWORDS.has(key)) {
+          warn(st, at, 'UNSUPPORTED_SCHEMA', `${key} is not supported by fastify's validator; ignored, values are not checked against it`);
+        }
+      // anything else (title, description, example(s), discriminator, xml, externalDocs, x-*, $id, $schema,
+      // $comment, contentEncoding, contentMediaType, unknown keywords) is an annotation for fastify: dropped.
+    }
+  }
+
+  for (const [exclusive, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
+    const value = input[exclusive];
+    if (!hasOwn(input, exclusive)) continue;
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      setKey(out, exclusive, value);
+    } else if (value === true) {
+      const limit = out[bound];
+      if (typeof limit === 'number') {
+        delete out[bound];
+        setKey(out, exclusive, limit);
+      } else {
+        warn(st, `${path}/${exclusive}`, 'INVALID_SCHEMA', `${exclusive}: true needs a numeric ${bound}; ignored`);
+      }
+    }
+  }
+
+  if (hasOwn(out, 'prefixItems')) {
+    // fastify's Ajv is draft-07: tuples are `items: [...]`, the rest of the items is `additionalItems`.
+    const tuple = out['prefixItems'];
+    const rest = out['items'];
+    delete out['prefixItems'];
+    delete out['items'];
+    setKey(out, 'items', tuple);
+    if (rest !== undefined) setKey(out, 'additionalItems', rest);
+  }
+
+  for (const clause of ['then', 'else']) {
+    if (hasOwn(out, clause) && !hasOwn(out, 'if')) {
+      warn(st, `${path}/${clause}`, 'INVALID_SCHEMA', `${clause} without if has no effect; ignored`);
+      delete out[clause];
+    }
+  }
+  return out;
+}
+
+function convertType(value: unknown, at: string, st: State): string | string[] | undefined {
+  const names = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (names === undefined) {
+    warn(st, at, 'INVALID_SCHEMA', `type must be a string or an array of strings, found ${describe(value)}; ignored`);
+    return undefined;
+  }
+  const kept: string[] = [];
+  for (const name of names) {
+    if (typeof name === 'string' && TYPE_NAMES.has(name)) {
+      if (!kept.includes(name)) kept.push(name);
+    } else if (name === 'file') {
+      warn(st, at, 'UNSUPPORTED_SCHEMA', 'type "file" (Swagger 2.0) is not a JSON Schema type; use type: string, format: binary; the type is not checked');
+    } else {
+      warn(st, at, 'INVALID_SCHEMA', `unknown type ${describe(name)}; the type is not checked`);
+    }
+  }
+  if (kept.length === 0) return undefined;
+  if (typeof value === 'string' || (kept.length === 1 && !Array.isArray(value))) return kept[0];
+  return kept;
+}
+
+function applyNullable(input: SchemaObject, out: JsonSchema): JsonSchema {
+  // `nullable` is an OpenAPI 3.0 keyword; 3.1 documents that still carry it get the same (evident) meaning.
+  if (input['nullable'] !== true || !hasOwn(input, 'nullable')) return out;
+  if (out === true) return true;
+  if (out === false) return { type: 'null' };
+  if (NULL_RESTRICTING.some((k) => hasOwn(out, k))) {
+    const inner: SchemaObject = { ...out };
+    const wrapper: SchemaObject = { anyOf: [inner, { type: 'null' }] };
+    for (const key of HOISTED_ANNOTATIONS) {
+      if (hasOwn(inner, key)) {
+        setKey(wrapper, key, inner[key]);
+        delete inner[key];
+      }
+    }
+    return wrapper;
+  }
+  const type = out['type'];
+  if (typeof type === 'string') {
+    if (type !== 'null') out['type'] = [type, 'null'];
+  } else if (Array.isArray(type)) {
+    if (!type.includes('null')) out['type'] = [...type, 'null'];
+  }
+  const values = out['enum'];
+  if (Array.isArray(values) && !values.includes(null)) out['enum'] = [...values, null];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// $ref
+
+function resolveRef(ref: string, path: string, st: State): JsonSchema {
+  const at = `${path}/$ref`;
+  if (!ref.startsWith('#')) {
+    warn(st, at, 'UNRESOLVED_REF', `$ref ${JSON.stringify(ref)} points outside the document (bundle the spec first); accepting any value`);
+    return {};
+  }
+  const tokens = locate(st.ctx.document, ref);
+  if (tokens === undefined) {
+    warn(st, at, 'UNRESOLVED_REF', `$ref ${JSON.stringify(ref)} points at nothing; accepting any value`);
+    return {};
+  }
+  let fallback: JsonSchema | undefined;
+  if (tokens.length >= 3 && tokens[0] === 'components' && tokens[1] === 'schemas') {
+    const name = tokens[2] as string;
+    const rest = tokens.slice(3);
+    const encoded = tokens.slice(2).map(encodeFragmentToken);
+    const rewritten = { $ref: st.ctx.refPrefix + encoded.join('/') };
+    const mustEscape = encoded.some((token, i) => token !== tokens[i + 2]);
+    if (!(mustEscape && st.ctx.refEncoding === 'inline')) {
+      if (rest.length === 0 || st.probing.has(name)) return rewritten;
+      // A deeper pointer is only valid if the converted component still has that shape (nullable wrapping,
+      // $ref siblings and prefixItems change it); otherwise inline the converted target.
+      if (pathExists(probeComponent(name, st), rest)) return rewritten;
+    }
+    if (mustEscape && st.ctx.refEncoding === 'inline') fallback = rewritten;
+  }
+  const key = `#${tokens.map((t) => `/${escapePointerToken(t)}`).join('')}`;
+  if (st.inlining.includes(key)) {
+    if (fallback !== undefined) {
+      warn(st, at, 'REF_CYCLE', `$ref ${JSON.stringify(ref)} cannot be inlined into itself; kept as an escaped $ref, which fast-json-stringify cannot resolve`);
+      return fallback;
+    }
+    warn(st, at, 'REF_CYCLE', `$ref ${JSON.stringify(ref)} refers to itself through non-schema components and cannot be inlined; accepting any value`);
+    return {};
+  }
+  st.inlining.push(key);
+  try {
+    return convertSchema(getAt(st.ctx.document, tokens), path, st);
+  } finally {
+    st.inlining.pop();
+  }
+}
+
+/** The tokens of the JSON pointer a local ref names, when something is there. */
+function locate(document: unknown, ref: string): string[] | undefined {
+  const fragment = ref.slice(1);
+  const candidates: string[] = [];
+  try {
+    candidates.push(decodeURIComponent(fragment));
+  } catch {
+    // malformed percent-encoding: take the fragment literally
+  }
+  if (!candidates.includes(fragment)) candidates.push(fragment);
+  for (const pointer of candidates) {
+    if (pointer !== '' && !pointer.startsWith('/')) continue;
+    const tokens = pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointerToken);
+    if (getAt(document, tokens) !== undefined) return tokens;
+  }
+  return undefined;
+}
+
+function getAt(root: unknown, tokens: readonly string[]): unknown {
+  let node = root;
+  for (const token of tokens) {
+    if (Array.isArray(node)) {
+      if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
+      node = node[Number(token)];
+    } else if (isObject(node)) {
+      if (!hasOwn(node, token)) return undefined;
+      node = node[token];
+    } else {
+      return undefined;
+    }
+  }
+  return node;
+}
+
+function pathExists(root: unknown, tokens: readonly string[]): boolean {
+  return getAt(root, tokens) !== undefined;
+}
+
+function probeComponent(name: string, st: State): JsonSchema {
+  const cached = st.probeCache.get(name);
+  if (cached !== undefined) return cached;
+  const source = getAt(st.ctx.document, ['components', 'schemas', name]);
+  const probe: State = { ...st, inlining: [], quiet: true };
+  st.probing.add(name);
+  try {
+    const converted = convertSchema(source, '', probe);
+    st.probeCache.set(name, converted);
+    return converted;
+  } finally {
+    st.probing.delete(name);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Post-processing
+
+/** Calls `fn` for every direct subschema of `schema`, with whether Ajv evaluates it under `compositeRule`. */
+function forEachSubschema(schema: JsonSchema, fn: (sub: JsonSchema, composite: boolean) => void): void {
+  if (!isObject(schema)) return;
+  for (const key of Object.keys(schema)) {
+    const value = schema[key];
+    const composite = COMPOSITE_KEYWORDS.has(key);
+    if (key === 'properties' || key === 'patternProperties') {
+      if (isObject(value)) for (const name of Object.keys(value)) visit(value[name], false);
+    } else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf' || key === 'items') {
+      if (Array.isArray(value)) for (const item of value) visit(item, composite);
+      else visit(value, composite);
+    } else if (SINGLE_SCHEMA_KEYWORDS.includes(key)) {
+      visit(value, composite);
+    }
+  }
+  function visit(sub: unknown, composite: boolean): void {
+    if (typeof sub === 'boolean' || isObject(sub)) fn(sub, composite);
+  }
+}
+
+function stripCompositeDefaults(schema: JsonSchema, composite: boolean): void {
+  if (composite && isObject(schema)) delete schema['default'];
+  forEachSubschema(schema, (sub, subComposite) => stripCompositeDefaults(sub, composite || subComposite));
+}
+
+function containsRef(schema: JsonSchema): boolean {
+  if (isObject(schema) && hasOwn(schema, '$ref')) return true;
+  let found = false;
+  forEachSubschema(schema, (sub) => {
+    found ||= containsRef(sub);
+  });
+  return found;
+}
+
+function hasDefaultBelowRoot(schema: JsonSchema): boolean {
+  let found = false;
+  forEachSubschema(schema, (sub) => {
+    found ||= (isObject(sub) && hasOwn(sub, 'default')) || hasDefaultBelowRoot(sub);
+  });
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+function warn(st: State, path: string, code: keyof typeof SchemaWarningCodes, message: string): void {
+  if (st.quiet) return;
+  st.ctx.warn({ code, subject: st.ctx.subject, message: `at #${path}: ${message}` });
+}
+
+function isObject(value: unknown): value is SchemaObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasOwn(value: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(value, key);
+}
+
+/** Sets an own enumerable property, also for keys like `__proto__`. */
+function setKey(target: SchemaObject, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+function isValidPattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'undefined') return 'nothing';
+  return `${typeof value} ${String(value)}`;
+}
+
+/** A deep copy that is plain JSON data (dates become ISO strings); `ok: false` for anything else. */
+function toJson(value: unknown): { ok: true; value: unknown } | { ok: false } {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return { ok: true, value };
+  if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : { ok: false };
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? { ok: false } : { ok: true, value: value.toISOString() };
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    for (const item of value) {
+      const json = toJson(item);
+      if (!json.ok) return json;
+      items.push(json.value);
+    }
+    return { ok: true, value: items };
+  }
+  if (isObject(value)) {
+    const copy: SchemaObject = {};
+    for (const key of Object.keys(value)) {
+      const json = toJson(value[key]);
+      if (!json.ok) return json;
+      setKey(copy, key, json.value);
+    }
+    return { ok: true, value: copy };
+  }
+  return { ok: false };
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  if (isObject(a) && isObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/** RFC 6901 escaping of one reference token. */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function unescapePointerToken(token: string): string {
+  return token.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+/** Characters RFC 3986 allows in a fragment besides unreserved ones: sub-delims, ":", "@", "/", "?". */
+const FRAGMENT_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/;
+
+/** One reference token, JSON-pointer escaped and percent-encoded for use in a URI fragment. */
+export function encodeFragmentToken(token: string): string {
+  let out = '';
+  for (const char of escapePointerToken(token)) {
+    if (FRAGMENT_SAFE.test(char)) {
+      out += char;
+    } else {
+      try {
+        out += encodeURIComponent(char);
+      } catch {
+        out += '%EF%BF%BD'; // a lone surrogate: U+FFFD
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,262 @@
+/**
+ * Plan → disk. The only module that writes project files.
+ *
+ * 1. Decide, for every planned file, what the ownership rules allow (create / update / unchanged /
+ *    skipped), find stale generated files, and refuse to overwrite a generated file edited by hand.
+ * 2. `dryRun`: return a unified diff; `check`: return whether anything would change. Nothing is written.
+ * 3. Otherwise commit all-or-nothing: every new content is staged next to its target first; only when all
+ *    are staged are they renamed into place (old versions kept aside until the end, restored on failure).
+ */
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BackdevError, type Warning } from '../errors.js';
+import { unifiedDiff } from './diff.js';
+import { hashContent, MANIFEST_PATH, parseManifest, serializeManifest, type Manifest } from './manifest.js';
+import type { FilePlan, Plan, ProjectFiles } from './types.js';
+
+export interface ApplyOptions {
+  /** Output root: every path in the plan is relative to it and must stay inside it. */
+  root: string;
+  /** Overwrite generated files edited by hand (and files backdev did not write). */
+  force?: boolean;
+  /** Compute the diff, write nothing. */
+  dryRun?: boolean;
+  /** Write nothing; report whether anything would change. */
+  check?: boolean;
+}
+
+export interface ApplyReport {
+  created: string[];
+  updated: string[];
+  unchanged: string[];
+  /** User-owned files that exist and were left as they are. */
+  skipped: string[];
+  /** Stale generated files deleted. */
+  removed: string[];
+  warnings: Warning[];
+  /** True when the disk differs (or would differ) from the plan. */
+  changed: boolean;
+  /** Unified diff of every change (dry run only). */
+  diff: string;
+}
+
+type Action = { kind: 'write'; path: string; content: string; old: string | undefined } | { kind: 'remove'; path: string; old: string };
+
+/** Reads files under `root`; paths are checked the same way as writes. */
+export function projectFiles(root: string): ProjectFiles {
+  return {
+    read(rel) {
+      const abs = resolveInside(root, rel);
+      try {
+        return readFileSync(abs, 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+/** `root/rel`, refusing anything that would land outside `root` (`..`, absolute paths, symlinked parents). */
+export function resolveInside(root: string, rel: string): string {
+  const normalized = rel.replace(/\\/g, '/');
+  const parts = normalized.split('/');
+  if (
+    normalized === '' ||
+    path.posix.isAbsolute(normalized) ||
+    path.win32.isAbsolute(normalized) ||
+    parts.some((p) => p === '..' || p === '' || p === '.') ||
+    /[\0:]/.test(normalized)
+  ) {
+    throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": output paths must be plain relative paths inside ${root}`);
+  }
+  const abs = path.resolve(root, ...parts);
+  const rootAbs = path.resolve(root);
+  if (!abs.startsWith(rootAbs + path.sep)) {
+    throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": it resolves outside ${root}`);
+  }
+  // A symlinked directory on the way could still lead out of the root.
+  let dir = path.dirname(abs);
+  while (dir.length > rootAbs.length && !existsSync(dir)) dir = path.dirname(dir);
+  if (existsSync(dir) && existsSync(rootAbs)) {
+    const real = realpathSync(dir);
+    const realRoot = realpathSync(rootAbs);
+    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+      throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": ${path.relative(rootAbs, dir)} links outside ${root}`);
+    }
+  }
+  return abs;
+}
+
+/** Applies one or more plans (e.g. init + create-api) as a single all-or-nothing change. */
+export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions): ApplyReport {
+  const list = Array.isArray(plans) ? (plans as readonly Plan[]) : [plans as Plan];
+  const generators = new Set(list.map((p) => p.generator));
+  const fileGenerator = new Map<FilePlan, string>();
+  for (const p of list) for (const f of p.files) fileGenerator.set(f, p.generator);
+  const root = path.resolve(options.root);
+  const files = projectFiles(root);
+  const manifestText = files.read(MANIFEST_PATH);
+  const manifest = parseManifest(manifestText, path.join(root, MANIFEST_PATH));
+  const report: ApplyReport = {
+    created: [],
+    updated: [],
+    unchanged: [],
+    skipped: [],
+    removed: [],
+    warnings: list.flatMap((p) => p.warnings),
+    changed: false,
+    diff: '',
+  };
+  const actions: Action[] = [];
+  const edited: string[] = [];
+  const next: Manifest = { version: 1, files: { ...manifest.files } };
+  const planned = new Set<string>();
+
+  for (const file of [...fileGenerator.keys()].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+    const generator = fileGenerator.get(file)!;
+    if (planned.has(file.path)) throw new Error(`bug: ${file.path} is planned twice`);
+    planned.add(file.path);
+    resolveInside(root, file.path);
+    const disk = files.read(file.path);
+    const entry = manifest.files[file.path];
+    decide(file, disk, entry?.hash, entry !== undefined);
+    if (file.ownership === 'user-edit') continue;
+    next.files[file.path] = file.ownership === 'generated'
+      ? { generator, ownership: file.ownership, hash: hashContent(file.content) }
+      : { generator, ownership: file.ownership };
+  }
+
+  function decide(file: FilePlan, disk: string | undefined, hash: string | undefined, known: boolean) {
+    if (disk === undefined) {
+      actions.push({ kind: 'write', path: file.path, content: file.content, old: undefined });
+      report.created.push(file.path);
+      return;
+    }
+    if (file.ownership === 'generated') {
+      const editedByHand = known ? hash !== undefined && hashContent(disk) !== hash : disk !== file.content;
+      if (editedByHand && !options.force) {
+        edited.push(known ? file.path : `${file.path} (not written by backdev)`);
+        return;
+      }
+      if (disk === file.content) report.unchanged.push(file.path);
+      else {
+        actions.push({ kind: 'write', path: file.path, content: file.content, old: disk });
+        report.updated.push(file.path);
+      }
+      return;
+    }
+    if ((file.ownership === 'scaffold' || file.ownership === 'user-edit') && disk !== file.content) {
+      actions.push({ kind: 'write', path: file.path, content: file.content, old: disk });
+      report.updated.push(file.path);
+      return;
+    }
+    (disk === file.content && file.ownership !== 'append-only' ? report.unchanged : report.skipped).push(file.path);
+  }
+
+  // Stale files: recorded for this generator, no longer planned.
+  for (const [rel, entry] of Object.entries(manifest.files)) {
+    if (!generators.has(entry.generator) || planned.has(rel)) continue;
+    delete next.files[rel];
+    const disk = files.read(rel);
+    if (disk === undefined) continue;
+    if (entry.ownership !== 'generated') {
+      report.warnings.push({ code: 'STALE_USER_FILE', subject: rel, message: 'no longer generated; it is yours and was left in place' });
+      continue;
+    }
+    if (entry.hash === hashContent(disk) || options.force) {
+      actions.push({ kind: 'remove', path: rel, old: disk });
+      report.removed.push(rel);
+    } else {
+      report.warnings.push({ code: 'STALE_EDITED_FILE', subject: rel, message: 'no longer generated but edited by hand; left in place' });
+    }
+  }
+
+  if (edited.length > 0) {
+    throw new BackdevError(
+      'GENERATED_FILE_EDITED',
+      `${edited.length} generated file(s) changed since backdev wrote them; nothing was written. Move your changes to a user-owned file (handlers, app.ts) or run again with --force to overwrite them`,
+      { details: edited.sort() },
+    );
+  }
+
+  const manifestOut = serializeManifest(next);
+  if (actions.length > 0 || manifestOut !== manifestText) {
+    actions.push({ kind: 'write', path: MANIFEST_PATH, content: manifestOut, old: manifestText });
+  }
+  report.changed = actions.some((a) => a.path !== MANIFEST_PATH) || (manifestText !== undefined && manifestOut !== manifestText);
+  if (options.dryRun) {
+    report.diff = actions
+      .map((a) => unifiedDiff(a.path, a.old, a.kind === 'write' ? a.content : undefined))
+      .join('');
+    return report;
+  }
+  if (options.check) return report;
+  commit(root, actions);
+  return report;
+}
+
+function commit(root: string, actions: readonly Action[]): void {
+  const tag = `.backdev-${process.pid}-${Date.now().toString(36)}`;
+  const staged: { target: string; temp: string }[] = [];
+  const createdDirs: string[] = [];
+  const ensureDir = (dir: string) => {
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = path.dirname(d)) missing.push(d);
+    mkdirSync(dir, { recursive: true });
+    createdDirs.push(...missing);
+  };
+  try {
+    // Stage: nothing visible changes yet.
+    for (const a of actions) {
+      if (a.kind !== 'write') continue;
+      const target = resolveInside(root, a.path);
+      ensureDir(path.dirname(target));
+      if (existsSync(target) && lstatSync(target).isDirectory()) {
+        throw new BackdevError('OUTPUT_CONFLICT', `cannot write ${a.path}: a directory is in the way`);
+      }
+      const temp = `${target}${tag}.new`;
+      writeFileSync(temp, a.content, 'utf8');
+      staged.push({ target, temp });
+    }
+  } catch (err) {
+    for (const s of staged) rmSync(s.temp, { force: true });
+    removeEmptyDirs(createdDirs);
+    throw err;
+  }
+  // Swap in: keep the old versions aside so that a failure half-way can be undone.
+  const done: { target: string; backup: string | undefined }[] = [];
+  try {
+    for (const a of actions) {
+      const target = resolveInside(root, a.path);
+      const backup = existsSync(target) ? `${target}${tag}.old` : undefined;
+      if (backup) renameSync(target, backup);
+      done.push({ target, backup });
+      if (a.kind === 'write') renameSync(`${target}${tag}.new`, target);
+    }
+  } catch (err) {
+    for (const d of done.reverse()) {
+      rmSync(d.target, { force: true });
+      if (d.backup) renameSync(d.backup, d.target);
+    }
+    for (const s of staged) rmSync(s.temp, { force: true });
+    removeEmptyDirs(createdDirs);
+    throw err;
+  }
+  for (const d of done) if (d.backup) rmSync(d.backup, { force: true });
+  // Directories emptied by removals go too (never the root).
+  const emptied = actions.filter((a) => a.kind === 'remove').map((a) => path.dirname(resolveInside(root, a.path)));
+  removeEmptyDirs(emptied, path.resolve(root));
+}
+
+function removeEmptyDirs(dirs: readonly string[], stopAt?: string): void {
+  for (const start of [...dirs].sort((a, b) => b.length - a.length)) {
+    for (let d = start; d !== stopAt && d !== path.dirname(d); d = path.dirname(d)) {
+      try {
+        if (readdirSync(d).length > 0) break;
+        rmdirSync(d);
+      } catch {
+        break;
+      }
+    }
+  }
+}

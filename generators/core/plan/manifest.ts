@@ -1,0 +1,51 @@
+/**
+ * `.backdev/manifest.json`: which files backdev wrote, by which generator, and (for generated files) the
+ * hash of what it wrote, so that a hand edit is detected instead of overwritten.
+ */
+import { createHash } from 'node:crypto';
+import { BackdevError } from '../errors.js';
+import type { Ownership } from './types.js';
+
+export const MANIFEST_PATH = '.backdev/manifest.json';
+
+export interface ManifestEntry {
+  generator: string;
+  ownership: Ownership;
+  /** `sha256-<hex>` of the content written; generated files only. */
+  hash?: string;
+}
+
+export interface Manifest {
+  version: 1;
+  files: Record<string, ManifestEntry>;
+}
+
+export function hashContent(content: string): string {
+  return 'sha256-' + createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+export function parseManifest(text: string | undefined, file: string): Manifest {
+  if (text === undefined) return { version: 1, files: {} };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new BackdevError('CONFIG_INVALID', `${file} is not valid JSON (${(err as Error).message}); restore it from version control`, {
+      location: { file },
+    });
+  }
+  const m = data as Partial<Manifest>;
+  if (m?.version !== 1 || m.files === null || typeof m.files !== 'object') {
+    throw new BackdevError('CONFIG_INVALID', `${file} is not a backdev manifest (version 1)`, { location: { file } });
+  }
+  return { version: 1, files: { ...m.files } };
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  const files: Record<string, ManifestEntry> = {};
+  for (const key of Object.keys(manifest.files).sort()) {
+    const e = manifest.files[key]!;
+    files[key] = e.hash ? { generator: e.generator, ownership: e.ownership, hash: e.hash } : { generator: e.generator, ownership: e.ownership };
+  }
+  return JSON.stringify({ version: 1, files }, null, 2) + '\n';
+}

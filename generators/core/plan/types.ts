@@ -1,0 +1,30 @@
+/** What generators produce: a list of files with their ownership. Only `apply` turns it into disk writes. */
+import type { Warning } from '../errors.js';
+
+/**
+ * - `generated`: backdev owns it; rewritten every run; edits by hand stop the run (unless forced).
+ * - `scaffold`: the user owns it; written once, later runs only add to it (new handler stubs).
+ * - `append-only`: written once, never touched again (migrations).
+ * - `user-edit`: a file of the user's that this run edits in place (the spec, for `--endpoint`); not
+ *   recorded in the manifest.
+ */
+export type Ownership = 'generated' | 'scaffold' | 'append-only' | 'user-edit';
+
+export interface FilePlan {
+  /** Path relative to the output root, with `/` separators. */
+  readonly path: string;
+  readonly ownership: Ownership;
+  /** Full content to write (for a scaffold that exists: its merged text, or the text as it is). */
+  readonly content: string;
+}
+
+export interface Plan {
+  readonly generator: string;
+  readonly files: readonly FilePlan[];
+  readonly warnings: readonly Warning[];
+}
+
+/** Read access to the current project, given to planners that merge into user-owned files. */
+export interface ProjectFiles {
+  read(relativePath: string): string | undefined;
+}

@@ -1,0 +1,78 @@
+/**
+ * Every ts-morph call lives here. Used to merge into files the user owns: find what a file already has
+ * (exported names, test suites, imports) and append what is missing, leaving every existing line as it is.
+ */
+import { Project, SyntaxKind, type SourceFile } from 'ts-morph';
+
+let project: Project | undefined;
+
+function parse(text: string, fileName = 'file.ts'): SourceFile {
+  project ??= new Project({
+    useInMemoryFileSystem: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: false, noLib: true },
+  });
+  return project.createSourceFile(`/${fileName}`, text, { overwrite: true });
+}
+
+/** Names the module exports (declarations, `export { a as b }`, `export default` excluded). */
+export function exportedNames(text: string): Set<string> {
+  const file = parse(text);
+  const names = new Set<string>();
+  for (const [name] of file.getExportedDeclarations()) if (name !== 'default') names.add(name);
+  // Re-exports of things declared elsewhere are not resolvable in memory; read them off the syntax.
+  for (const decl of file.getExportDeclarations()) {
+    for (const spec of decl.getNamedExports()) names.add(spec.getAliasNode()?.getText() ?? spec.getName());
+  }
+  return names;
+}
+
+/** Titles of top-level `describe('title', …)` calls whose title is a plain string literal. */
+export function suiteTitles(text: string): Set<string> {
+  const file = parse(text);
+  const titles = new Set<string>();
+  for (const stmt of file.getStatements()) {
+    const call = stmt.asKind(SyntaxKind.ExpressionStatement)?.getExpression().asKind(SyntaxKind.CallExpression);
+    if (!call || call.getExpression().getText() !== 'describe') continue;
+    const first = call.getArguments()[0];
+    const literal = first?.asKind(SyntaxKind.StringLiteral) ?? first?.asKind(SyntaxKind.NoSubstitutionTemplateLiteral);
+    if (literal) titles.add(literal.getLiteralText());
+  }
+  return titles;
+}
+
+export interface NamedImport {
+  /** Module specifier, e.g. `../generated/handlers.gen.js`. */
+  from: string;
+  name: string;
+  typeOnly?: boolean;
+}
+
+/**
+ * Appends `sections` to `text` and adds any of `imports` the file lacks, as new lines after its last
+ * import. Existing lines are never modified; the result is `text` itself when there is nothing to add.
+ */
+export function appendToModule(text: string, sections: readonly string[], imports: readonly NamedImport[] = []): string {
+  if (sections.length === 0) return text;
+  const file = parse(text);
+  const have = new Set<string>();
+  for (const decl of file.getImportDeclarations()) {
+    for (const spec of decl.getNamedImports()) have.add(spec.getAliasNode()?.getText() ?? spec.getName());
+    const ns = decl.getNamespaceImport();
+    if (ns) have.add(ns.getText());
+  }
+  const missing = imports.filter((i) => !have.has(i.name));
+  let out = text;
+  if (missing.length > 0) {
+    const lines = missing.map((i) => `import ${i.typeOnly ? 'type ' : ''}{ ${i.name} } from ${JSON.stringify(i.from)};`).join('\n');
+    const lastImport = file.getImportDeclarations().at(-1);
+    if (lastImport) {
+      const end = lastImport.getEnd();
+      out = `${out.slice(0, end)}\n${lines}${out.slice(end)}`;
+    } else {
+      out = `${lines}\n${out}`;
+    }
+  }
+  if (!out.endsWith('\n')) out += '\n';
+  return out + sections.map((s) => `\n${s.trimEnd()}\n`).join('');
+}

@@ -1,0 +1,125 @@
+/**
+ * create-api: IR (+ the current text of the user's handler and test files) → FilePlan[]. Pure apart from
+ * reading templates; never writes.
+ */
+import openapiTS, { astToString } from 'openapi-typescript';
+import type { OutputDirs } from '../core/config.js';
+import { BackdevError, type Warning } from '../core/errors.js';
+import type { ApiIR } from '../core/ir/types.js';
+import { formatTypeScript } from '../core/render/format.js';
+import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
+import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
+import type { LoadedSpec } from '../core/spec/load.js';
+import { appendToModule, exportedNames, suiteTitles } from '../core/ts/merge.js';
+import { buildView, type CreateApiView, type GroupView } from './view-model.js';
+
+export const GENERATOR = 'create-api';
+
+export interface PlanOptions {
+  dirs: OutputDirs;
+  /** User template directory overriding bundled templates. */
+  templates?: string | undefined;
+}
+
+/** Generated files rendered from templates (template name → output file name in the generated folder). */
+const GENERATED_TEMPLATES = ['http', 'handlers', 'schemas', 'routes', 'testing', 'docs'] as const;
+
+export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: ProjectFiles, options: PlanOptions): Promise<Plan> {
+  const { dirs } = options;
+  const templates = loadTemplates(GENERATOR, options.templates);
+  const view = buildView(api, dirs);
+  const warnings: Warning[] = [...api.warnings];
+  const out: FilePlan[] = [];
+
+  const header = templates.render('partials/header.hbs', view);
+  out.push({ path: `${dirs.generated}/openapi.gen.ts`, ownership: 'generated', content: header + (await typesFor(spec)) });
+  out.push({ path: `${dirs.generated}/openapi.gen.json`, ownership: 'generated', content: JSON.stringify(spec.document, null, 2) + '\n' });
+  for (const name of GENERATED_TEMPLATES) {
+    const file = `${dirs.generated}/${name}.gen.ts`;
+    const text = templates.render(`${name}.gen.ts.hbs`, view);
+    // schemas.gen.ts is data laid out by the json helper already; formatting megabytes of it buys nothing.
+    out.push({ path: file, ownership: 'generated', content: name === 'schemas' ? tidy(text) : await formatTypeScript(text, file) });
+  }
+
+  for (const group of view.groups) {
+    out.push(await handlerFile(group, view, files, templates, dirs, warnings));
+    out.push(await testFile(group, view, files, templates, dirs));
+  }
+  return { generator: GENERATOR, files: out, warnings };
+}
+
+/** Collapses runs of blank lines left by template blocks. */
+function tidy(text: string): string {
+  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+}
+
+async function typesFor(spec: LoadedSpec): Promise<string> {
+  try {
+    const ast = await openapiTS(spec.document as unknown as Parameters<typeof openapiTS>[0], { silent: true });
+    return astToString(ast);
+  } catch (err) {
+    throw new BackdevError('SPEC_INVALID', `openapi-typescript could not type the spec: ${(err as Error).message}`, {
+      location: { file: spec.root },
+      cause: err,
+    });
+  }
+}
+
+async function handlerFile(
+  group: GroupView,
+  view: CreateApiView,
+  files: ProjectFiles,
+  templates: TemplateSet,
+  dirs: OutputDirs,
+  warnings: Warning[],
+): Promise<FilePlan> {
+  const path = `${dirs.handlers}/${group.fileStem}.ts`;
+  const existing = files.read(path);
+  if (existing === undefined) {
+    const text = templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations });
+    return { path, ownership: 'scaffold', content: await formatTypeScript(text, path) };
+  }
+  const present = exportedNames(existing);
+  const ids = new Set(group.operations.map((o) => o.id));
+  for (const name of [...present].sort()) {
+    if (!ids.has(name) && /^[a-z]/.test(name)) {
+      warnings.push({
+        code: 'HANDLER_WITHOUT_OPERATION',
+        subject: path,
+        message: `exports "${name}", which is no longer an operation of tag "${group.tag}"; it is left in place (delete it when you no longer need it)`,
+      });
+    }
+  }
+  const stubs = await Promise.all(
+    group.operations
+      .filter((op) => !present.has(op.id))
+      .map(async (op) => (await formatTypeScript(templates.render('partials/handler-stub.hbs', { ...view, ...op }), path)).trimEnd()),
+  );
+  const content = appendToModule(existing, stubs, [
+    { from: view.imports.generatedFromHandlers, name: 'notImplemented' },
+    { from: view.imports.generatedFromHandlers, name: 'Handlers', typeOnly: true },
+  ]);
+  return { path, ownership: 'scaffold', content };
+}
+
+async function testFile(
+  group: GroupView,
+  view: CreateApiView,
+  files: ProjectFiles,
+  templates: TemplateSet,
+  dirs: OutputDirs,
+): Promise<FilePlan> {
+  const path = `${dirs.tests}/${group.fileStem}.test.ts`;
+  const existing = files.read(path);
+  if (existing === undefined) {
+    const text = templates.render('test-file.ts.hbs', { ...view, group, operations: group.operations });
+    return { path, ownership: 'scaffold', content: await formatTypeScript(text, path) };
+  }
+  const present = suiteTitles(existing);
+  const cases = await Promise.all(
+    group.operations
+      .filter((op) => !present.has(op.id))
+      .map(async (op) => (await formatTypeScript(templates.render('partials/test-case.hbs', { ...view, ...op }), path)).trimEnd()),
+  );
+  return { path, ownership: 'scaffold', content: appendToModule(existing, cases) };
+}

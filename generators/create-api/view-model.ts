@@ -1,0 +1,337 @@
+/**
+ * The template context of `create-api`: everything a template can use, documented field by field
+ * (templates/create-api/README.md lists the same fields for people editing templates; a test keeps the
+ * two in step). Strings that come from the spec are raw data here: templates must print them through the
+ * escaping helpers (`str`, `doc`, `comment`, `json`, `key`, `ident`).
+ */
+import path from 'node:path';
+import type { OutputDirs } from '../core/config.js';
+import type { JsonSchema } from '../core/ir/json-schema.js';
+import { createValidator, invalidSample, validSample } from '../core/ir/samples.js';
+import type { ApiIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
+
+export interface CreateApiView {
+  /** Title, version and description from the spec's `info`. */
+  api: { title: string; version: string; description: string | undefined };
+  /** Relative module specifiers between the output folders (each ends in `.js` where it names a file). */
+  imports: ImportsView;
+  /** Every operation, sorted by path then method. */
+  operations: OperationView[];
+  /** Handler/test file groups (one per tag), sorted by file name. */
+  groups: GroupView[];
+  /** `$id` of the shared component schemas registered with Fastify. */
+  schemaId: string;
+  /** Component schemas converted for Fastify, by spec name. */
+  schemaDefs: Record<string, JsonSchema>;
+  /** Request media types received as a Buffer (no parser in Fastify), for `addContentTypeParser`. */
+  rawContentTypes: string[];
+  /** True when some operation accepts `application/x-www-form-urlencoded`. */
+  formContentType: boolean;
+}
+
+export interface ImportsView {
+  /** The handlers folder, relative to the project root (`src/handlers`). */
+  handlersDir: string;
+  /** From a handler file to `handlers.gen.js` (`../generated/handlers.gen.js`). */
+  generatedFromHandlers: string;
+  /** From a test file to the app module (`../src/app.js`). */
+  appFromTests: string;
+  /** From a test file to `testing.gen.js`. */
+  testingFromTests: string;
+}
+
+export interface GroupView {
+  /** The tag as written in the spec. */
+  tag: string;
+  description: string | undefined;
+  /** Safe file stem (`[a-z0-9-]`): `src/handlers/<fileStem>.ts`, `test/<fileStem>.test.ts`. */
+  fileStem: string;
+  /** Identifier under which routes.gen.ts imports the handler module. */
+  moduleIdent: string;
+  /** Module specifier of the handler file, from the generated folder. */
+  importFromGenerated: string;
+  operations: OperationView[];
+}
+
+export interface OperationView {
+  /** Safe camelCase identifier: handler export name and key in `Handlers`. */
+  id: string;
+  /** The spec's operationId, if any. */
+  operationId: string | undefined;
+  /** Lower-case HTTP method, as a key of openapi-typescript's path item type (`get`). */
+  method: string;
+  /** Upper-case HTTP method (`GET`). */
+  methodUpper: string;
+  /** OpenAPI path template as written (`/pets/{petId}`): a key of openapi-typescript's `paths`. */
+  path: string;
+  /** Fastify route URL (`/pets/:petId`). */
+  url: string;
+  summary: string | undefined;
+  description: string | undefined;
+  deprecated: boolean;
+  /** Identifier of the handler module (see GroupView.moduleIdent). */
+  moduleIdent: string;
+  /** Group file stem. */
+  group: string;
+  /** Route parameter name → spec name, only where they differ (else undefined). */
+  paramRenames: Record<string, string> | undefined;
+  /** The Fastify route `schema` option: params, querystring, headers, body, response. */
+  schema: RouteSchema;
+  /** Generated test requests for this operation. */
+  test: TestView;
+}
+
+export interface RouteSchema {
+  params?: JsonSchema;
+  querystring?: JsonSchema;
+  headers?: JsonSchema;
+  body?: JsonSchema | { content: Record<string, { schema: JsonSchema }> };
+  response?: Record<string, JsonSchema | { content: Record<string, { schema: JsonSchema }> }>;
+}
+
+export interface InjectRequest {
+  method: string;
+  url: string;
+  query?: Record<string, string | string[]>;
+  headers?: Record<string, string>;
+  payload?: unknown;
+}
+
+export interface TestView {
+  /** A request that passes validation, when one could be derived. */
+  valid: { request: InjectRequest } | undefined;
+  /** A request that fails validation; `field` is named in Fastify's 400 message. */
+  invalid: { request: InjectRequest; field: string; reason: string; title: string } | undefined;
+  /** Why a case is missing, for a comment in the test file. */
+  note: string | undefined;
+}
+
+/** Relative module specifier from directory `fromDir` to file `toFile` (both relative to the root). */
+export function moduleSpecifier(fromDir: string, toFile: string): string {
+  let rel = path.posix.relative(fromDir, toFile);
+  if (!rel.startsWith('.')) rel = `./${rel}`;
+  return rel;
+}
+
+export function buildView(api: ApiIR, dirs: OutputDirs): CreateApiView {
+  const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
+  const validate = createValidator(api.schemaDefs);
+  const operations = api.operations.map((op) => operationView(api, op, groupByStem.get(op.group)!, validate));
+  const byGroup = new Map<string, OperationView[]>();
+  for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
+  const raw = new Set<string>();
+  let form = false;
+  for (const op of api.operations) {
+    for (const m of op.requestBody?.contents ?? []) {
+      if (m.mediaType === 'application/x-www-form-urlencoded') form = true;
+      else if (!m.json && !m.mediaType.startsWith('text/') && m.mediaType !== 'application/json') raw.add(m.mediaType);
+    }
+  }
+  return {
+    api: { title: api.title, version: api.version, description: api.description },
+    imports: {
+      handlersDir: dirs.handlers,
+      generatedFromHandlers: moduleSpecifier(dirs.handlers, `${dirs.generated}/handlers.gen.js`),
+      appFromTests: moduleSpecifier(dirs.tests, 'src/app.js'),
+      testingFromTests: moduleSpecifier(dirs.tests, `${dirs.generated}/testing.gen.js`),
+    },
+    operations,
+    groups: api.groups.map((g) => groupView(g, byGroup.get(g.fileStem) ?? [], dirs)),
+    schemaId: api.schemaId,
+    schemaDefs: { ...api.schemaDefs },
+    rawContentTypes: [...raw].sort(),
+    formContentType: form,
+  };
+}
+
+function groupView(g: GroupIR, operations: OperationView[], dirs: OutputDirs): GroupView {
+  return {
+    tag: g.tag,
+    description: g.description,
+    fileStem: g.fileStem,
+    moduleIdent: g.moduleIdent,
+    importFromGenerated: moduleSpecifier(dirs.generated, `${dirs.handlers}/${g.fileStem}.js`),
+    operations,
+  };
+}
+
+type Validate = (schema: JsonSchema, value: unknown) => boolean;
+
+function objectSchema(params: readonly ParameterIR[], key: (p: ParameterIR) => string): JsonSchema | undefined {
+  if (params.length === 0) return undefined;
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const p of params) {
+    properties[key(p)] = p.schema;
+    if (p.required) required.push(key(p));
+  }
+  return required.length > 0 ? { type: 'object', properties, required } : { type: 'object', properties };
+}
+
+function mediaSchemas(contents: readonly MediaIR[]): { content: Record<string, { schema: JsonSchema }> } | undefined {
+  const validated = contents.filter((m) => m.json || m.mediaType === 'application/x-www-form-urlencoded' || m.mediaType.startsWith('text/'));
+  if (validated.length === 0) return undefined;
+  const content: Record<string, { schema: JsonSchema }> = {};
+  for (const m of validated) content[m.mediaType] = { schema: m.schema };
+  return { content };
+}
+
+function routeSchema(op: OperationIR): RouteSchema {
+  const schema: RouteSchema = {};
+  const inLoc = (where: ParameterIR['in']) => op.parameters.filter((p) => p.in === where);
+  const params = objectSchema(inLoc('path'), (p) => p.routeName);
+  const query = objectSchema(inLoc('query'), (p) => p.name);
+  const headers = objectSchema(inLoc('header'), (p) => p.name);
+  if (params) schema.params = params;
+  if (query) schema.querystring = query;
+  if (headers) schema.headers = headers;
+  if (op.requestBody) {
+    const body = mediaSchemas(op.requestBody.contents);
+    if (body) {
+      const only = Object.entries(body.content);
+      // A single JSON media type is given as a plain schema: the form every Fastify version reads.
+      schema.body = only.length === 1 && only[0]![0] === 'application/json' ? only[0]![1].schema : body;
+    }
+  }
+  const response: NonNullable<RouteSchema['response']> = {};
+  for (const r of op.responses) {
+    const json = r.contents.filter((m) => m.json);
+    if (json.length === 0) continue;
+    const status = r.status === 'default' ? 'default' : r.status.toLowerCase();
+    const content: Record<string, { schema: JsonSchema }> = {};
+    for (const m of json) content[m.mediaType] = { schema: m.schema };
+    response[status] = { content };
+  }
+  if (Object.keys(response).length > 0) schema.response = response;
+  return schema;
+}
+
+function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate): OperationView {
+  const renames: Record<string, string> = {};
+  for (const p of op.parameters) if (p.in === 'path' && p.routeName !== p.name) renames[p.routeName] = p.name;
+  const schema = routeSchema(op);
+  return {
+    id: op.id,
+    operationId: op.operationId,
+    method: op.method,
+    methodUpper: op.method.toUpperCase(),
+    path: op.path,
+    url: op.url,
+    summary: op.summary,
+    description: op.description,
+    deprecated: op.deprecated,
+    moduleIdent: group.moduleIdent,
+    group: group.fileStem,
+    paramRenames: Object.keys(renames).length > 0 ? renames : undefined,
+    schema,
+    test: testView(api, op, validate),
+  };
+}
+
+/** Builds the valid and invalid requests of an operation's generated test from its schemas. */
+function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
+  const defs = api.schemaDefs;
+  const prefix = api.schemaRefPrefix;
+  const notes: string[] = [];
+  const values = new Map<ParameterIR, unknown>();
+  let validOk = true;
+  for (const p of op.parameters) {
+    if (p.in === 'cookie' || (!p.required && p.in !== 'path')) continue;
+    const s = validSample(p.schema, defs, prefix);
+    if (!s.ok) {
+      validOk = false;
+      notes.push(`no valid value for ${p.in} parameter "${p.name}": ${s.reason}`);
+      continue;
+    }
+    values.set(p, s.value);
+  }
+  const jsonBody = op.requestBody?.contents.find((m) => m.json);
+  const textBody = op.requestBody?.contents.find((m) => m.mediaType.startsWith('text/'));
+  let body: { value: unknown; mediaType: string } | undefined;
+  if (op.requestBody && (op.requestBody.required || jsonBody)) {
+    if (jsonBody) {
+      const s = validSample(jsonBody.schema, defs, prefix);
+      if (s.ok) body = { value: s.value, mediaType: jsonBody.mediaType };
+      else {
+        validOk = false;
+        notes.push(`no valid ${jsonBody.mediaType} body: ${s.reason}`);
+      }
+    } else if (textBody) {
+      body = { value: 'example', mediaType: textBody.mediaType };
+    } else if (op.requestBody.required) {
+      validOk = false;
+      notes.push(`request bodies of type ${op.requestBody.contents[0]?.mediaType} are not sampled`);
+    }
+  }
+  const request = (vals: Map<ParameterIR, unknown>, payload: typeof body): InjectRequest => {
+    let url = op.path;
+    const query: Record<string, string | string[]> = {};
+    const headers: Record<string, string> = {};
+    for (const [p, v] of vals) {
+      if (p.in === 'path') url = url.split(`{${p.name}}`).join(encodeURIComponent(scalarText(v)));
+      else if (p.in === 'query') query[p.name] = Array.isArray(v) ? v.map(scalarText) : scalarText(v);
+      else if (p.in === 'header') headers[p.name] = Array.isArray(v) ? v.map(scalarText).join(',') : scalarText(v);
+    }
+    const req: InjectRequest = { method: op.method.toUpperCase(), url };
+    if (Object.keys(query).length > 0) req.query = query;
+    if (payload !== undefined) {
+      headers['content-type'] = payload.mediaType;
+      req.payload = payload.value;
+    }
+    if (Object.keys(headers).length > 0) req.headers = headers;
+    return req;
+  };
+  const valid = validOk ? { request: request(values, body) } : undefined;
+
+  // Invalid: break exactly one thing in an otherwise valid request, and say which field Fastify will name.
+  let invalid: TestView['invalid'];
+  if (validOk) {
+    if (jsonBody && body) {
+      const bad = invalidSample(jsonBody.schema, defs, prefix);
+      if (bad.ok && !validate(jsonBody.schema, bad.value)) {
+        invalid = {
+          request: request(values, { value: bad.value, mediaType: jsonBody.mediaType }),
+          field: bad.field ?? 'body',
+          reason: `an invalid body (${bad.reason})`,
+          title: `rejects an invalid body (${bad.reason}) with 400`,
+        };
+      }
+    }
+    for (const p of op.parameters) {
+      if (invalid || p.in === 'cookie') continue;
+      if (p.required && p.in !== 'path') {
+        const without = new Map(values);
+        without.delete(p);
+        invalid = {
+          request: request(without, body),
+          field: p.name,
+          reason: `a missing ${p.in} parameter "${p.name}"`,
+          title: `rejects a request without the ${p.in} parameter "${p.name}" with 400`,
+        };
+        continue;
+      }
+      if (p.in === 'path') {
+        const bad = invalidSample(p.schema, defs, prefix);
+        if (bad.ok && isScalar(bad.value) && scalarText(bad.value) !== '' && !validate(p.schema, scalarText(bad.value))) {
+          invalid = {
+            request: request(new Map(values).set(p, bad.value), body),
+            field: p.routeName,
+            reason: `an invalid path parameter "${p.name}" (${bad.reason})`,
+            title: `rejects an invalid path parameter "${p.name}" with 400`,
+          };
+        }
+      }
+    }
+    if (!invalid) notes.push('every request this operation accepts is valid, so there is no 400 case');
+  }
+  return { valid, invalid, note: notes.length > 0 ? notes.join('; ') : undefined };
+}
+
+const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+function scalarText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
