@@ -15,7 +15,7 @@ import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from './templates/eject.js'
 const writeOptions = (y: Argv) =>
   y
     .option('force', { type: 'boolean', default: false, describe: 'Overwrite generated files edited by hand' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'Print a unified diff of what would change; write nothing' })
+    .option('dry-run', { type: 'boolean', describe: 'Print a unified diff of what would change; write nothing' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Show every warning' });
 
 export function buildCli(argv: string[], output: Output = consoleOutput, exit: (code: number) => void = (c) => (process.exitCode = c)) {
@@ -47,7 +47,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .option('spec', { type: 'string', describe: 'Spec file or URL (default: "spec" in backdev.config.json)' })
           .option('out', { type: 'string', describe: 'Project folder to write into (default: the folder of backdev.config.json, else the current one)' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides (default: "templates" in backdev.config.json)' })
-          .option('check', { type: 'boolean', default: false, describe: 'Write nothing; exit 1 when the generated code is out of date (CI gate)' })
+          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the generated code is out of date (CI gate)' })
           .option('endpoint', { type: 'string', describe: 'Add a CRUD resource with this name to the spec, then generate (needs --fields)' })
           .option('fields', { type: 'string', describe: 'Fields of the --endpoint resource; syntax below' })
           .conflicts('check', 'dry-run')

@@ -43,7 +43,7 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
 
   for (const group of view.groups) {
     out.push(await handlerFile(group, view, files, templates, dirs, warnings));
-    out.push(await testFile(group, view, files, templates, dirs));
+    out.push(await testFile(group, view, files, templates, dirs, warnings));
   }
   return { generator: GENERATOR, files: out, warnings };
 }
@@ -86,7 +86,7 @@ async function handlerFile(
       warnings.push({
         code: 'HANDLER_WITHOUT_OPERATION',
         subject: path,
-        message: `exports "${name}", which is no longer an operation of tag "${group.tag}"; it is left in place (delete it when you no longer need it)`,
+        message: `exports "${name}", which is no longer an operation of tag "${group.tag}": it is left in place, and its type Handlers['${name}'] is gone, so delete it (or retype it) to type-check again`,
       });
     }
   }
@@ -108,6 +108,7 @@ async function testFile(
   files: ProjectFiles,
   templates: TemplateSet,
   dirs: OutputDirs,
+  warnings: Warning[],
 ): Promise<FilePlan> {
   const path = `${dirs.tests}/${group.fileStem}.test.ts`;
   const existing = files.read(path);
@@ -116,6 +117,16 @@ async function testFile(
     return { path, ownership: 'scaffold', content: await formatTypeScript(text, path) };
   }
   const present = suiteTitles(existing);
+  const ids = new Set(group.operations.map((o) => o.id));
+  for (const title of [...present].sort()) {
+    if (!ids.has(title) && /^[A-Za-z_$][\w$]*$/.test(title)) {
+      warnings.push({
+        code: 'TEST_WITHOUT_OPERATION',
+        subject: path,
+        message: `has a suite "${title}", which is no longer an operation of tag "${group.tag}": delete it (it is left in place)`,
+      });
+    }
+  }
   const cases = await Promise.all(
     group.operations
       .filter((op) => !present.has(op.id))

@@ -358,6 +358,33 @@ const cases: Case[] = [
     },
   },
   { name: 'then without if', version: '3.1', given: { then: { type: 'string' } }, want: {}, warnings: ['INVALID_SCHEMA'] },
+  { name: 'if without then or else', version: '3.1', given: { if: { type: 'string' } }, want: {}, warnings: ['INVALID_SCHEMA'] },
+  {
+    name: 'if / then / else',
+    version: '3.1',
+    given: { if: { type: 'string' }, then: { minLength: 2 }, else: { type: 'integer' } },
+    want: { if: { type: 'string' }, then: { minLength: 2 }, else: { type: 'integer' } },
+  },
+  {
+    name: 'properties a patternProperties key matches (Ajv strict mode rejects the overlap)',
+    given: {
+      type: 'object',
+      properties: { 'x-a': { type: 'string', default: 'v' }, b: { type: 'integer' }, 'x-c': {} },
+      patternProperties: { '^x-': { type: 'string', minLength: 1 }, '^y': { type: 'boolean' } },
+    },
+    want: {
+      type: 'object',
+      properties: {
+        'x-a': { allOf: [{ type: 'string' }, { type: 'string', minLength: 1 }], default: 'v' },
+        b: { type: 'integer' },
+        'x-c': { type: 'string', minLength: 1 },
+      },
+      patternProperties: {
+        '^(?!(?:x-a|x-c)$)[\\s\\S]*?(?:^x-)': { type: 'string', minLength: 1 },
+        '^y': { type: 'boolean' },
+      },
+    },
+  },
   // --- garbage
   { name: 'null schema', given: null, want: {}, warnings: ['INVALID_SCHEMA'] },
   { name: 'string schema', given: 'string', want: {}, warnings: ['INVALID_SCHEMA'] },

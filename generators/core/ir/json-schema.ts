@@ -140,6 +140,8 @@ interface State {
   /** Component schema names whose conversion is being probed (to check deep pointers). */
   probing: Set<string>;
   probeCache: Map<string, JsonSchema>;
+  /** Input objects being converted (an object graph with cycles, e.g. from YAML aliases, is not a tree). */
+  active: Set<object>;
   quiet: boolean;
 }
 
@@ -150,6 +152,7 @@ export function toFastifySchema(schema: unknown, ctx: SchemaConversion): JsonSch
     inlining: [],
     probing: new Set(),
     probeCache: new Map(),
+    active: new Set(),
     quiet: false,
   };
   const out = convertSchema(schema, '', st);
@@ -173,13 +176,17 @@ function convertSchema(input: unknown, path: string, st: State): JsonSchema {
     warn(st, path, 'INVALID_SCHEMA', `expected a schema object, found ${describe(input)}; accepting any value`);
     return {};
   }
-  let out: JsonSchema;
-  if (hasOwn(input, '$ref')) {
-    out = convertRefSchema(input, path, st);
-  } else {
-    out = convertKeywords(input, path, st);
+  if (st.active.has(input)) {
+    warn(st, path, 'INVALID_SCHEMA', 'the schema contains itself (not through $ref); accepting any value');
+    return {};
   }
-  return applyNullable(input, out);
+  st.active.add(input);
+  try {
+    const out = hasOwn(input, '$ref') ? convertRefSchema(input, path, st) : convertKeywords(input, path, st);
+    return applyNullable(input, out);
+  } finally {
+    st.active.delete(input);
+  }
 }
 
 function convertRefSchema(input: SchemaObject, path: string, st: State): JsonSchema {
@@ -227,7 +234,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
         }
         const props: SchemaObject = {};
         for (const name of Object.keys(value)) {
-          if (key === 'patternProperties' && !isValidPattern(name)) {
+          if (key === 'patternProperties' && !(isValidPattern(name) && isValidPattern(name, ''))) {
             warn(st, at, 'INVALID_PATTERN', `patternProperties key ${JSON.stringify(name)} is not a valid regular expression; ignored`);
             continue;
           }
@@ -409,10 +416,64 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
     if (rest !== undefined) setKey(out, 'additionalItems', rest);
   }
 
+  // Ajv's strict mode rejects an `if` without `then`/`else`, and `then`/`else` without `if` (no effect either way).
+  if (hasOwn(out, 'if') && !hasOwn(out, 'then') && !hasOwn(out, 'else')) {
+    warn(st, `${path}/if`, 'INVALID_SCHEMA', 'if without then or else has no effect; ignored');
+    delete out['if'];
+  }
   for (const clause of ['then', 'else']) {
     if (hasOwn(out, clause) && !hasOwn(out, 'if')) {
       warn(st, `${path}/${clause}`, 'INVALID_SCHEMA', `${clause} without if has no effect; ignored`);
       delete out[clause];
+    }
+  }
+  separateMatchingProperties(out);
+  return out;
+}
+
+/**
+ * Ajv's strict mode rejects a `properties` name that a `patternProperties` key matches ("use
+ * allowMatchingProperties"). Same meaning without the overlap: the matching properties also get the pattern's
+ * schema (`allOf`), and the pattern excludes their exact names.
+ */
+function separateMatchingProperties(out: SchemaObject): void {
+  const properties = out['properties'];
+  const patterns = out['patternProperties'];
+  if (!isObject(properties) || !isObject(patterns)) return;
+  const rebuilt: SchemaObject = {};
+  let changed = false;
+  for (const pattern of Object.keys(patterns)) {
+    const patternSchema = patterns[pattern] as JsonSchema;
+    const matched = Object.keys(properties).filter((name) => {
+      try {
+        return new RegExp(pattern).test(name) || new RegExp(pattern, 'u').test(name);
+      } catch {
+        return true;
+      }
+    });
+    if (matched.length === 0) {
+      setKey(rebuilt, pattern, patternSchema);
+      continue;
+    }
+    changed = true;
+    for (const name of matched) setKey(properties, name, withAlso(properties[name] as JsonSchema, structuredClone(patternSchema)));
+    const names = matched.map((name) => name.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|');
+    setKey(rebuilt, `^(?!(?:${names})$)[\\s\\S]*?(?:${pattern})`, patternSchema);
+  }
+  if (changed) out['patternProperties'] = rebuilt;
+}
+
+/** `schema` and also `extra`, keeping the annotations (a property `default`) where Ajv looks for them. */
+function withAlso(schema: JsonSchema, extra: JsonSchema): JsonSchema {
+  if (schema === true || (isObject(schema) && Object.keys(schema).length === 0)) return extra;
+  if (extra === true || (isObject(extra) && Object.keys(extra).length === 0)) return schema;
+  if (schema === false || extra === false) return false;
+  const inner: SchemaObject = { ...schema };
+  const out: SchemaObject = { allOf: [inner, extra] };
+  for (const key of HOISTED_ANNOTATIONS) {
+    if (hasOwn(inner, key)) {
+      setKey(out, key, inner[key]);
+      delete inner[key];
     }
   }
   return out;
@@ -554,7 +615,7 @@ function probeComponent(name: string, st: State): JsonSchema {
   const cached = st.probeCache.get(name);
   if (cached !== undefined) return cached;
   const source = getAt(st.ctx.document, ['components', 'schemas', name]);
-  const probe: State = { ...st, inlining: [], quiet: true };
+  const probe: State = { ...st, inlining: [], active: new Set(), quiet: true };
   st.probing.add(name);
   try {
     const converted = convertSchema(source, '', probe);
@@ -635,9 +696,9 @@ function setKey(target: SchemaObject, key: string, value: unknown): void {
   }
 }
 
-function isValidPattern(pattern: string): boolean {
+function isValidPattern(pattern: string, flags = 'u'): boolean {
   try {
-    new RegExp(pattern, 'u');
+    new RegExp(pattern, flags);
     return true;
   } catch {
     return false;

@@ -216,18 +216,28 @@ async function bundleExternal(
     dereference: false,
   });
   const problem = result.problems.find((p) => p.severity === 'error') ?? result.problems[0];
-  if (problem) throw problemToError(problem);
+  if (problem) throw problemToError(problem, root, parsed);
   return result.bundle.parsed as Record<string, unknown>;
 }
 
-function problemToError(problem: NormalizedProblem): BackdevError {
+function problemToError(problem: NormalizedProblem, root: string, rootDoc: unknown): BackdevError {
   const loc = problem.location[0];
-  const file = loc?.source.absoluteRef ?? 'spec';
+  const file = loc?.source.absoluteRef ?? root;
   const pointer = loc?.pointer ?? '';
+  // A file that does not parse: the parser's message carries "(line:column)" of the problem.
+  const parseFailure = /^Failed to parse: (.*?)(?: in "[^"]*")? \((\d+):(\d+)\)/s.exec(problem.message);
+  if (parseFailure) {
+    return new BackdevError('SPEC_SYNTAX', `invalid YAML or JSON: ${parseFailure[1]}`, {
+      location: { file, line: Number(parseFailure[2]), column: Number(parseFailure[3]) },
+    });
+  }
   const location = loc ? locatePointer(file, loc.source.body, pointer) : { file };
   const unresolved = problem.message.startsWith("Can't resolve $ref");
+  const target = file === root ? resolvePointer(rootDoc, pointer) : undefined;
+  const ref = target !== null && typeof target === 'object' ? (target as { $ref?: unknown }).$ref : undefined;
+  const why = problem.message.slice("Can't resolve $ref".length).replace(/^:\s*/, '');
   const message = unresolved
-    ? `$ref cannot be resolved${problem.message.slice("Can't resolve $ref".length).replace(/^:\s*/, ': ')}`
+    ? `$ref ${typeof ref === 'string' ? `"${ref}" ` : ''}cannot be resolved${why ? `: ${why}` : ''}`
     : problem.message;
   return new BackdevError(unresolved ? 'SPEC_REF_UNRESOLVED' : 'SPEC_INVALID', message, {
     location: { ...location, pointer: toPointer(parsePointer(pointer)) },

@@ -1,0 +1,99 @@
+/** Shared test helpers: temporary projects, tree snapshots, running tsc and commands. */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const REPO = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const FIXTURES = path.join(REPO, 'test/fixtures');
+export const SPECS = path.join(FIXTURES, 'specs');
+export const TSC = path.join(REPO, 'node_modules/typescript-7/bin/tsc');
+export const BACKDEV = path.join(REPO, 'bin/backdev.js');
+
+const run = promisify(execFile);
+
+/**
+ * A fresh folder under the repo's .tmp/ (so that generated code resolves fastify, vitest and @types/node
+ * from the repo's node_modules without an install). Removed by `cleanup`.
+ */
+export function tempDir(prefix: string): string {
+  const base = path.join(REPO, '.tmp', 'tests');
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every file under `dir` (relative path → sha256), skipping node_modules. */
+export function snapshotTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e === 'node_modules') continue;
+      const full = path.join(d, e);
+      if (statSync(full).isDirectory()) walk(full);
+      else out[path.relative(dir, full).split(path.sep).join('/')] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCommand(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CommandResult> {
+  try {
+    const { stdout, stderr } = await run(cmd, args, {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      timeout: options.timeout ?? 180_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: string; stderr?: string; message: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: (e.stderr ?? '') + (typeof e.code === 'number' ? '' : e.message) };
+  }
+}
+
+/** `node bin/backdev.js …` as a user would run it. */
+export function backdev(args: string[], cwd = REPO): Promise<CommandResult> {
+  return runCommand(process.execPath, [BACKDEV, ...args], { cwd });
+}
+
+/** TypeScript 7 `tsc --noEmit -p <dir>`; resolves with the diagnostics text ('' when clean). */
+export async function typecheck(dir: string): Promise<string> {
+  const r = await runCommand(process.execPath, [TSC, '--noEmit', '-p', dir], { cwd: dir });
+  return r.code === 0 ? '' : r.stdout + r.stderr;
+}
+
+/** The tsconfig a generated project gets from `init`, for folders made by create-api alone. */
+export const PROJECT_TSCONFIG = JSON.stringify({
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    verbatimModuleSyntax: true,
+    noEmit: true,
+    types: ['node'],
+  },
+  include: ['src'],
+});
