@@ -120,18 +120,25 @@ function buildSchemaDefs(ctx: BuildContext): Readonly<Record<string, JsonSchema>
   const schemas = isObject(components.schemas) ? components.schemas : {};
   const defs: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(schemas)) {
-    defs[name] = convert(ctx, schema, `schema ${name}`);
+    defs[name] = convert(ctx, schema, `schema ${name}`, 'shared');
   }
   return Object.freeze(defs);
 }
 
-export function convert(ctx: BuildContext, schema: unknown, subject: string): JsonSchema {
+/**
+ * `position` tells the converter how Fastify will compile the result (see SchemaConversion.position):
+ * component schemas are `shared`, request bodies `root`, parameters and responses `embedded`. Component
+ * names that need escaping are inlined, because fast-json-stringify cannot follow escaped pointers.
+ */
+export function convert(ctx: BuildContext, schema: unknown, subject: string, position: 'embedded' | 'root' | 'shared' = 'embedded'): JsonSchema {
   return toFastifySchema(schema, {
     openapiVersion: ctx.version,
     refPrefix: SCHEMA_REF_PREFIX,
     document: ctx.doc,
     subject,
     warn: (w) => ctx.warnings.push(w),
+    position,
+    refEncoding: 'inline',
   });
 }
 
@@ -282,12 +289,12 @@ function toFastifyUrl(path: string, params: readonly ParameterIR[], ctx: BuildCo
 
 const isJsonMedia = (mediaType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(mediaType) || mediaType === '*/*';
 
-function buildMedia(ctx: BuildContext, content: unknown, subject: string): MediaIR[] {
+function buildMedia(ctx: BuildContext, content: unknown, subject: string, position: 'embedded' | 'root'): MediaIR[] {
   if (!isObject(content)) return [];
   const out: MediaIR[] = [];
   for (const mediaType of Object.keys(content).sort()) {
     const media = deref(ctx.doc, content[mediaType]);
-    const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${mediaType}`) : {};
+    const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${mediaType}`, position) : {};
     out.push({ kind: 'media', mediaType, schema, json: isJsonMedia(mediaType) && mediaType !== '*/*' });
   }
   return out;
@@ -296,7 +303,7 @@ function buildMedia(ctx: BuildContext, content: unknown, subject: string): Media
 function buildRequestBody(ctx: BuildContext, raw: unknown, subject: string): RequestBodyIR | undefined {
   const body = deref(ctx.doc, raw);
   if (!isObject(body)) return undefined;
-  const contents = buildMedia(ctx, body.content, `${subject} request body`);
+  const contents = buildMedia(ctx, body.content, `${subject} request body`, 'root');
   if (contents.length === 0) return undefined;
   for (const m of contents) {
     if (!m.json && !m.mediaType.startsWith('text/')) {
@@ -332,7 +339,7 @@ function buildResponses(ctx: BuildContext, raw: unknown, subject: string): Respo
       kind: 'response',
       status: /XX$/i.test(status) ? status.toUpperCase() : status,
       description: str(response.description),
-      contents: buildMedia(ctx, response.content, `${subject} response ${status}`),
+      contents: buildMedia(ctx, response.content, `${subject} response ${status}`, 'embedded'),
     });
   }
   return out.sort((a, b) => statusRank(a.status) - statusRank(b.status));
