@@ -193,8 +193,12 @@ function routeSchema(op: OperationIR): RouteSchema {
       schema.body = only.length === 1 && only[0]![0] === 'application/json' ? only[0]![1].schema : body;
     }
   }
+  // Only success responses get a serialization schema. Fastify also serializes *its own* errors (bad JSON,
+  // payload too large, a thrown error) with the route's schema for that status, and a spec's error shape
+  // rarely fits them: an error sent through it would fail as a 500. Handler types still check error bodies.
   const response: NonNullable<RouteSchema['response']> = {};
   for (const r of op.responses) {
+    if (!/^[123]/.test(r.status)) continue;
     const json = r.contents.filter((m) => m.json);
     if (json.length === 0) continue;
     const status = r.status === 'default' ? 'default' : r.status.toLowerCase();
@@ -276,7 +280,9 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
     if (Object.keys(query).length > 0) req.query = query;
     if (payload !== undefined) {
       headers['content-type'] = payload.mediaType;
-      req.payload = payload.value;
+      // inject() sends strings as they are: a JSON string, number or null must be encoded first.
+      const encode = /json/i.test(payload.mediaType) && (payload.value === null || typeof payload.value !== 'object');
+      req.payload = encode ? JSON.stringify(payload.value) : payload.value;
     }
     if (Object.keys(headers).length > 0) req.headers = headers;
     return req;

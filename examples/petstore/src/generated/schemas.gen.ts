@@ -153,15 +153,6 @@ export const routeSchemas = {
         },
       },
     },
-    "default": {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Error",
-          },
-        },
-      },
-    },
   },
 },
   createPet: {
@@ -174,15 +165,6 @@ export const routeSchemas = {
         "application/json": {
           schema: {
             $ref: "backdev-schemas#/$defs/Pet",
-          },
-        },
-      },
-    },
-    400: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Error",
           },
         },
       },
@@ -209,15 +191,6 @@ export const routeSchemas = {
         "application/json": {
           schema: {
             $ref: "backdev-schemas#/$defs/Pet",
-          },
-        },
-      },
-    },
-    404: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Error",
           },
         },
       },
