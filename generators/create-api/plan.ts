@@ -2,7 +2,9 @@
  * create-api: IR (+ the current text of the user's handler and test files) → FilePlan[]. Pure apart from
  * reading templates; never writes.
  */
+import { createRequire } from 'node:module';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { hashContent } from '../core/plan/manifest.js';
 import type { OutputDirs } from '../core/config.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import type { ApiIR } from '../core/ir/types.js';
@@ -27,18 +29,25 @@ const GENERATED_TEMPLATES = ['http', 'handlers', 'schemas', 'routes', 'testing',
 export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: ProjectFiles, options: PlanOptions): Promise<Plan> {
   const { dirs } = options;
   const templates = loadTemplates(GENERATOR, options.templates);
-  const view = buildView(api, dirs);
+  // Test requests are derived (and checked with Ajv) only for operations whose test case is written now.
+  const needTests = new Set<string>();
+  for (const group of api.groups) {
+    const existing = files.read(`${dirs.tests}/${group.fileStem}.test.ts`);
+    const present = existing === undefined ? new Set<string>() : suiteTitles(existing);
+    for (const id of group.operationIds) if (!present.has(id)) needTests.add(id);
+  }
+  const view = buildView(api, dirs, needTests);
   const warnings: Warning[] = [...api.warnings];
   const out: FilePlan[] = [];
 
-  const header = templates.render('partials/header.hbs', view);
-  out.push({ path: `${dirs.generated}/openapi.gen.ts`, ownership: 'generated', content: header + (await typesFor(spec)) });
+  out.push(await typesFile(spec, files, `${dirs.generated}/openapi.gen.ts`, templates.render('partials/header.hbs', view)));
   out.push({ path: `${dirs.generated}/openapi.gen.json`, ownership: 'generated', content: JSON.stringify(spec.document, null, 2) + '\n' });
   for (const name of GENERATED_TEMPLATES) {
     const file = `${dirs.generated}/${name}.gen.ts`;
     const text = templates.render(`${name}.gen.ts.hbs`, view);
-    // schemas.gen.ts is data laid out by the json helper already; formatting megabytes of it buys nothing.
-    out.push({ path: file, ownership: 'generated', content: name === 'schemas' ? tidy(text) : await formatTypeScript(text, file) });
+    // Generated files are laid out by their templates (prettier over megabytes of them costs seconds on
+    // large specs); user-owned files below are formatted, since people read and edit those.
+    out.push({ path: file, ownership: 'generated', content: tidy(text) });
   }
 
   for (const group of view.groups) {
@@ -51,6 +60,23 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
 /** Collapses runs of blank lines left by template blocks. */
 function tidy(text: string): string {
   return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+}
+
+const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('openapi-typescript/package.json').version;
+
+/**
+ * openapi-typescript's types for the spec. Its output depends only on the document and its version, so
+ * when both are what produced the file on disk (recorded in the manifest) and the file is intact, the
+ * file is reused: a no-change regeneration of a large spec skips the slowest step.
+ */
+async function typesFile(spec: LoadedSpec, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
+  const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${JSON.stringify(spec.document)}`);
+  const recorded = files.recorded(path);
+  if (recorded?.inputHash === inputHash && recorded.hash) {
+    const disk = files.read(path);
+    if (disk !== undefined && hashContent(disk) === recorded.hash) return { path, ownership: 'generated', content: disk, inputHash };
+  }
+  return { path, ownership: 'generated', content: header + (await typesFor(spec)), inputHash };
 }
 
 async function typesFor(spec: LoadedSpec): Promise<string> {
@@ -112,9 +138,11 @@ async function testFile(
 ): Promise<FilePlan> {
   const path = `${dirs.tests}/${group.fileStem}.test.ts`;
   const existing = files.read(path);
+  // Test files are laid out by their templates (the json helper formats requests): prettier over the
+  // request literals of a large spec costs seconds and changes little.
   if (existing === undefined) {
     const text = templates.render('test-file.ts.hbs', { ...view, group, operations: group.operations });
-    return { path, ownership: 'scaffold', content: await formatTypeScript(text, path) };
+    return { path, ownership: 'scaffold', content: tidy(text) };
   }
   const present = suiteTitles(existing);
   const ids = new Set(group.operations.map((o) => o.id));
@@ -130,7 +158,7 @@ async function testFile(
   const cases = await Promise.all(
     group.operations
       .filter((op) => !present.has(op.id))
-      .map(async (op) => (await formatTypeScript(templates.render('partials/test-case.hbs', { ...view, ...op }), path)).trimEnd()),
+      .map(async (op) => tidy(templates.render('partials/test-case.hbs', { ...view, ...op })).trimEnd()),
   );
   return { path, ownership: 'scaffold', content: appendToModule(existing, cases) };
 }

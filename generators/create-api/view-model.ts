@@ -23,7 +23,7 @@ export interface CreateApiView {
   schemaId: string;
   /** Component schemas converted for Fastify, by spec name. */
   schemaDefs: Record<string, JsonSchema>;
-  /** Request media types received as a Buffer (no parser in Fastify), for `addContentTypeParser`. */
+  /** Request media types received as a Buffer (no parser in Fastify), for `addContentTypeParser`; `['*']` for all. */
   rawContentTypes: string[];
   /** True when some operation accepts `application/x-www-form-urlencoded`. */
   formContentType: boolean;
@@ -77,8 +77,8 @@ export interface OperationView {
   paramRenames: Record<string, string> | undefined;
   /** The Fastify route `schema` option: params, querystring, headers, body, response. */
   schema: RouteSchema;
-  /** Generated test requests for this operation. */
-  test: TestView;
+  /** Generated test requests: computed only for operations whose test case is being written in this run. */
+  test: TestView | undefined;
 }
 
 export interface RouteSchema {
@@ -113,10 +113,13 @@ export function moduleSpecifier(fromDir: string, toFile: string): string {
   return rel;
 }
 
-export function buildView(api: ApiIR, dirs: OutputDirs): CreateApiView {
+/** `withTests`: ids of the operations that need `test` (default: all). */
+export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<string>): CreateApiView {
   const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
   const validate = createValidator(api.schemaDefs);
-  const operations = api.operations.map((op) => operationView(api, op, groupByStem.get(op.group)!, validate));
+  const operations = api.operations.map((op) =>
+    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined),
+  );
   const byGroup = new Map<string, OperationView[]>();
   for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
   const raw = new Set<string>();
@@ -124,7 +127,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs): CreateApiView {
   for (const op of api.operations) {
     for (const m of op.requestBody?.contents ?? []) {
       if (m.mediaType === 'application/x-www-form-urlencoded') form = true;
-      else if (!m.json && !m.mediaType.startsWith('text/') && m.mediaType !== 'application/json') raw.add(m.mediaType);
+      else if (!m.json && !m.mediaType.startsWith('text/')) raw.add(m.mediaType.includes('*') ? '*' : m.mediaType.split(';')[0]!.trim());
     }
   }
   return {
@@ -139,7 +142,8 @@ export function buildView(api: ApiIR, dirs: OutputDirs): CreateApiView {
     groups: api.groups.map((g) => groupView(g, byGroup.get(g.fileStem) ?? [], dirs)),
     schemaId: api.schemaId,
     schemaDefs: { ...api.schemaDefs },
-    rawContentTypes: [...raw].sort(),
+    // A wildcard media type (`*/*`, `image/*`) means "anything else": one catch-all parser covers it all.
+    rawContentTypes: raw.has('*') ? ['*'] : [...raw].sort(),
     formContentType: form,
   };
 }
@@ -169,7 +173,7 @@ function objectSchema(params: readonly ParameterIR[], key: (p: ParameterIR) => s
 }
 
 function mediaSchemas(contents: readonly MediaIR[]): { content: Record<string, { schema: JsonSchema }> } | undefined {
-  const validated = contents.filter((m) => m.json || m.mediaType === 'application/x-www-form-urlencoded' || m.mediaType.startsWith('text/'));
+  const validated = contents.filter((m) => m.validated);
   if (validated.length === 0) return undefined;
   const content: Record<string, { schema: JsonSchema }> = {};
   for (const m of validated) content[m.mediaType] = { schema: m.schema };
@@ -210,7 +214,7 @@ function routeSchema(op: OperationIR): RouteSchema {
   return schema;
 }
 
-function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate): OperationView {
+function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate | undefined): OperationView {
   const renames: Record<string, string> = {};
   for (const p of op.parameters) if (p.in === 'path' && p.routeName !== p.name) renames[p.routeName] = p.name;
   const schema = routeSchema(op);
@@ -228,7 +232,7 @@ function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Va
     group: group.fileStem,
     paramRenames: Object.keys(renames).length > 0 ? renames : undefined,
     schema,
-    test: testView(api, op, validate),
+    test: validate ? testView(api, op, validate) : undefined,
   };
 }
 

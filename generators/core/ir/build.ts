@@ -295,9 +295,27 @@ function buildMedia(ctx: BuildContext, content: unknown, subject: string, positi
   for (const mediaType of Object.keys(content).sort()) {
     const media = deref(ctx.doc, content[mediaType]);
     const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${mediaType}`, position) : {};
-    out.push({ kind: 'media', mediaType, schema, json: isJsonMedia(mediaType) && mediaType !== '*/*' });
+    const json = isJsonMedia(mediaType) && mediaType !== '*/*';
+    const validated =
+      json || mediaType.startsWith('text/') || (mediaType === 'application/x-www-form-urlencoded' && isFlatForm(ctx, isObject(media) ? media.schema : undefined));
+    out.push({ kind: 'media', mediaType, schema, json, validated });
   }
   return out;
+}
+
+/** A form schema whose fields are all scalars or lists of scalars: what URLSearchParams can carry. */
+function isFlatForm(ctx: BuildContext, raw: unknown): boolean {
+  const schema = deref(ctx.doc, raw);
+  if (!isObject(schema) || !isObject(schema.properties)) return false;
+  if (schema.allOf || schema.anyOf || schema.oneOf) return false;
+  const scalar = (v: unknown) => {
+    const s = deref(ctx.doc, v);
+    return isObject(s) && typeof s.type === 'string' && ['string', 'integer', 'number', 'boolean'].includes(s.type);
+  };
+  return Object.values(schema.properties).every((p) => {
+    const s = deref(ctx.doc, p);
+    return scalar(s) || (isObject(s) && s.type === 'array' && scalar(s.items));
+  });
 }
 
 function buildRequestBody(ctx: BuildContext, raw: unknown, subject: string): RequestBodyIR | undefined {
@@ -306,13 +324,15 @@ function buildRequestBody(ctx: BuildContext, raw: unknown, subject: string): Req
   const contents = buildMedia(ctx, body.content, `${subject} request body`, 'root');
   if (contents.length === 0) return undefined;
   for (const m of contents) {
-    if (!m.json && !m.mediaType.startsWith('text/')) {
-      ctx.warnings.push({
-        code: 'BODY_NOT_VALIDATED',
-        subject,
-        message: `request bodies of type ${m.mediaType} are received as a Buffer and not validated`,
-      });
-    }
+    if (m.validated) continue;
+    const form = m.mediaType === 'application/x-www-form-urlencoded';
+    ctx.warnings.push({
+      code: 'BODY_NOT_VALIDATED',
+      subject,
+      message: form
+        ? 'urlencoded request bodies with nested fields (a[b]=c) arrive as flat key/value pairs and are not validated'
+        : `request bodies of type ${m.mediaType} are received as a Buffer and not validated`,
+    });
   }
   return { kind: 'request-body', required: body.required === true, contents };
 }

@@ -84,6 +84,11 @@ export interface MediaIR {
   readonly schema: JsonSchema;
   /** True for JSON media types (`application/json`, `*+json`), which Fastify parses and serializes. */
   readonly json: boolean;
+  /**
+   * Request bodies: true when Fastify validates this media type against `schema` (JSON, text, and
+   * urlencoded forms whose fields are all flat); false when the body arrives unvalidated.
+   */
+  readonly validated: boolean;
 }
 
 export interface RequestBodyIR {

@@ -11,7 +11,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSyn
 import path from 'node:path';
 import { BackdevError, type Warning } from '../errors.js';
 import { unifiedDiff } from './diff.js';
-import { hashContent, MANIFEST_PATH, parseManifest, serializeManifest, type Manifest } from './manifest.js';
+import { hashContent, MANIFEST_PATH, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import type { FilePlan, Plan, ProjectFiles } from './types.js';
 
 export interface ApplyOptions {
@@ -44,14 +44,20 @@ type Action = { kind: 'write'; path: string; content: string; old: string | unde
 
 /** Reads files under `root`; paths are checked the same way as writes. */
 export function projectFiles(root: string): ProjectFiles {
+  const read = (rel: string) => {
+    const abs = resolveInside(root, rel);
+    try {
+      return readFileSync(abs, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  let manifest: Manifest | undefined;
   return {
-    read(rel) {
-      const abs = resolveInside(root, rel);
-      try {
-        return readFileSync(abs, 'utf8');
-      } catch {
-        return undefined;
-      }
+    read,
+    recorded(rel) {
+      manifest ??= parseManifest(read(MANIFEST_PATH), path.join(root, MANIFEST_PATH));
+      return manifest.files[rel];
     },
   };
 }
@@ -121,9 +127,10 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     const entry = manifest.files[file.path];
     decide(file, disk, entry?.hash, entry !== undefined);
     if (file.ownership === 'user-edit') continue;
-    next.files[file.path] = file.ownership === 'generated'
-      ? { generator, ownership: file.ownership, hash: hashContent(file.content) }
-      : { generator, ownership: file.ownership };
+    const recorded: ManifestEntry = { generator, ownership: file.ownership };
+    if (file.ownership === 'generated') recorded.hash = hashContent(file.content);
+    if (file.inputHash) recorded.inputHash = file.inputHash;
+    next.files[file.path] = recorded;
   }
 
   function decide(file: FilePlan, disk: string | undefined, hash: string | undefined, known: boolean) {

@@ -13,6 +13,8 @@ export interface ManifestEntry {
   ownership: Ownership;
   /** `sha256-<hex>` of the content written; generated files only. */
   hash?: string;
+  /** Hash of the inputs the content was derived from, when the generator records one. */
+  inputHash?: string;
 }
 
 export interface Manifest {
@@ -45,7 +47,10 @@ export function serializeManifest(manifest: Manifest): string {
   const files: Record<string, ManifestEntry> = {};
   for (const key of Object.keys(manifest.files).sort()) {
     const e = manifest.files[key]!;
-    files[key] = e.hash ? { generator: e.generator, ownership: e.ownership, hash: e.hash } : { generator: e.generator, ownership: e.ownership };
+    const entry: ManifestEntry = { generator: e.generator, ownership: e.ownership };
+    if (e.hash) entry.hash = e.hash;
+    if (e.inputHash) entry.inputHash = e.inputHash;
+    files[key] = entry;
   }
   return JSON.stringify({ version: 1, files }, null, 2) + '\n';
 }

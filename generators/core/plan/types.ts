@@ -16,6 +16,11 @@ export interface FilePlan {
   readonly ownership: Ownership;
   /** Full content to write (for a scaffold that exists: its merged text, or the text as it is). */
   readonly content: string;
+  /**
+   * Generated files: a hash of everything the content was derived from. Recorded in the manifest so that a
+   * later run with the same inputs can reuse the file instead of recomputing it (see ProjectFiles.recorded).
+   */
+  readonly inputHash?: string;
 }
 
 export interface Plan {
@@ -27,4 +32,6 @@ export interface Plan {
 /** Read access to the current project, given to planners that merge into user-owned files. */
 export interface ProjectFiles {
   read(relativePath: string): string | undefined;
+  /** What the manifest says backdev last wrote at this path, if anything. */
+  recorded(relativePath: string): { hash?: string; inputHash?: string } | undefined;
 }

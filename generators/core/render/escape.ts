@@ -5,11 +5,21 @@
  */
 import { isSafeIdentifier } from '../ir/names.js';
 
-const LINE_SEPARATORS = /[\u2028\u2029]/g;
-
-/** A double-quoted JavaScript string literal for any value (numbers and booleans are stringified). */
+/**
+ * A single-quoted JavaScript string literal for any value (numbers and booleans are stringified). Built
+ * from JSON.stringify, so every control character is escaped; then `\"` is unescaped, `'` escaped, and the
+ * line separators U+2028/U+2029 escaped (legal in string literals, but not in the comments around them).
+ */
 export function stringLiteral(value: unknown): string {
-  return JSON.stringify(String(value ?? '')).replace(LINE_SEPARATORS, (c) => (c === '\u2028' ? '\\u2028' : '\\u2029'));
+  const json = JSON.stringify(String(value ?? ''));
+  const body = json.slice(1, -1).replace(/\\.|'|[\u2028\u2029]/g, (m) => {
+    if (m === '\\"') return '"';
+    if (m === "'") return "\\'";
+    if (m === '\u2028') return '\\u2028';
+    if (m === '\u2029') return '\\u2029';
+    return m;
+  });
+  return `'${body}'`;
 }
 
 /** An identifier that is already known to be safe; anything else is a bug in the view model. */
@@ -20,10 +30,11 @@ export function identifier(value: unknown): string {
   return value;
 }
 
-/** An object-literal key: bare when it is a plain identifier, quoted otherwise, computed for `__proto__`. */
+/** An object-literal key: bare when it looks like an identifier, quoted otherwise, computed for `__proto__`. */
 export function propertyKey(name: string): string {
-  if (name === '__proto__') return '["__proto__"]';
-  return isSafeIdentifier(name) || /^(?:0|[1-9][0-9]*)$/.test(name) ? name : stringLiteral(name);
+  if (name === '__proto__') return "['__proto__']";
+  // Reserved words are fine as property names; only the shape of an identifier matters.
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) || /^(?:0|[1-9][0-9]*)$/.test(name) ? name : stringLiteral(name);
 }
 
 /**
@@ -59,6 +70,10 @@ export function jsonLiteral(value: unknown, indent = 2, depth = 0): string {
   const end = ' '.repeat(indent * depth);
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
+    if (value.every((v) => v === null || typeof v !== 'object')) {
+      const inline = `[${value.map((v) => jsonLiteral(v)).join(', ')}]`;
+      if (inline.length <= 80) return inline;
+    }
     return `[\n${value.map((v) => pad + jsonLiteral(v, indent, depth + 1)).join(',\n')},\n${end}]`;
   }
   if (typeof value === 'object') {

@@ -38,6 +38,8 @@ export function listTemplates(generator: string, root = BUNDLED_TEMPLATES): stri
 
 function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('str', (v: unknown) => stringLiteral(v));
+  // A JSON string (double-quoted), for templates of JSON files such as package.json.
+  hbs.registerHelper('jsonstr', (v: unknown) => JSON.stringify(String(v ?? '')));
   hbs.registerHelper('ident', (v: unknown) => identifier(v));
   hbs.registerHelper('key', (v: unknown) => propertyKey(String(v)));
   hbs.registerHelper('doc', (v: unknown, options: Handlebars.HelperOptions) => {
@@ -45,7 +47,10 @@ function registerHelpers(hbs: typeof Handlebars): void {
     return docText(v, indent);
   });
   hbs.registerHelper('comment', (v: unknown) => lineComment(v));
-  hbs.registerHelper('json', (v: unknown) => jsonLiteral(v));
+  // `{{json x depth=2}}`: nested lines are indented as if the literal started two levels deep.
+  hbs.registerHelper('json', (v: unknown, options: Handlebars.HelperOptions) =>
+    jsonLiteral(v, 2, typeof options?.hash?.depth === 'number' ? options.hash.depth : 0),
+  );
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));

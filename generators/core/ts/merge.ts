@@ -15,14 +15,27 @@ function parse(text: string, fileName = 'file.ts'): SourceFile {
   return project.createSourceFile(`/${fileName}`, text, { overwrite: true });
 }
 
-/** Names the module exports (declarations, `export { a as b }`, `export default` excluded). */
+/** Names the module exports (`export const/function/class/…`, `export { a as b }`; not `default`). */
 export function exportedNames(text: string): Set<string> {
   const file = parse(text);
   const names = new Set<string>();
-  for (const [name] of file.getExportedDeclarations()) if (name !== 'default') names.add(name);
-  // Re-exports of things declared elsewhere are not resolvable in memory; read them off the syntax.
-  for (const decl of file.getExportDeclarations()) {
-    for (const spec of decl.getNamedExports()) names.add(spec.getAliasNode()?.getText() ?? spec.getName());
+  // Syntax only: binding the whole file to ask the type checker would cost far more on large projects.
+  for (const stmt of file.getStatements()) {
+    const variable = stmt.asKind(SyntaxKind.VariableStatement);
+    if (variable?.isExported()) {
+      for (const decl of variable.getDeclarations()) names.add(decl.getName());
+      continue;
+    }
+    const named = stmt.asKind(SyntaxKind.FunctionDeclaration) ?? stmt.asKind(SyntaxKind.ClassDeclaration);
+    if (named?.isExported() && !named.isDefaultExport()) {
+      const name = named.getName();
+      if (name) names.add(name);
+      continue;
+    }
+    const exportDecl = stmt.asKind(SyntaxKind.ExportDeclaration);
+    if (exportDecl) {
+      for (const spec of exportDecl.getNamedExports()) names.add(spec.getAliasNode()?.getText() ?? spec.getName());
+    }
   }
   return names;
 }

@@ -6,8 +6,6 @@ import { readFileSync } from 'node:fs';
 let cached: Record<string, unknown> | undefined;
 
 export function openapiDocument(): Record<string, unknown> {
-  cached ??= JSON.parse(
-    readFileSync(new URL('./openapi.gen.json', import.meta.url), 'utf8'),
-  ) as Record<string, unknown>;
+  cached ??= JSON.parse(readFileSync(new URL('./openapi.gen.json', import.meta.url), 'utf8')) as Record<string, unknown>;
   return cached;
 }

@@ -32,15 +32,11 @@ type HeadersOut = Record<string, string | number | string[]>;
 type ReplyFor<S, B> = [B] extends [undefined]
   ? { status: S; body?: undefined; headers?: HeadersOut; contentType?: string }
   : { status: S; body: B; headers?: HeadersOut; contentType?: string };
-type ResponsesOf<Op> = Op extends { responses: infer R }
-  ? NonNever<R, { default: { content: { '*/*': unknown } } }>
-  : never;
+type ResponsesOf<Op> = Op extends { responses: infer R } ? NonNever<R, { default: { content: { '*/*': unknown } } }> : never;
 
 /** What a handler returns: one of the operation's declared responses (status + body). */
 export type HandlerResult<Op> =
-  | {
-      [K in keyof ResponsesOf<Op>]: ReplyFor<StatusOf<K>, ContentOf<ResponsesOf<Op>[K]>>;
-    }[keyof ResponsesOf<Op>]
+  | { [K in keyof ResponsesOf<Op>]: ReplyFor<StatusOf<K>, ContentOf<ResponsesOf<Op>[K]>> }[keyof ResponsesOf<Op>]
   | NotImplemented
   | FastifyReply;
 
@@ -54,9 +50,7 @@ export interface HandlerContext<Op> {
   reply: FastifyReply;
 }
 
-export type Handler<Op> = (
-  ctx: HandlerContext<Op>,
-) => HandlerResult<Op> | Promise<HandlerResult<Op>>;
+export type Handler<Op> = (ctx: HandlerContext<Op>) => HandlerResult<Op> | Promise<HandlerResult<Op>>;
 
 /** Returned by handler stubs until they are implemented: answers 501 with a body that says so. */
 export class NotImplemented {
@@ -83,20 +77,12 @@ type AnyHandler = (ctx: HandlerContext<unknown>) => unknown;
  * The 400 answer to a request that fails validation. Sent as plain JSON, not through the route's response
  * schemas: a spec's `default` or `4XX` error shape rarely matches Fastify's validation error.
  */
-export function sendValidationError(
-  reply: FastifyReply,
-  error: Error & { validationContext?: string },
-): FastifyReply {
+export function sendValidationError(reply: FastifyReply, error: Error & { validationContext?: string }): FastifyReply {
   return reply
     .code(400)
     .type('application/json; charset=utf-8')
     .serializer((payload: unknown) => JSON.stringify(payload))
-    .send({
-      statusCode: 400,
-      code: 'FST_ERR_VALIDATION',
-      error: 'Bad Request',
-      message: error.message,
-    });
+    .send({ statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: error.message });
 }
 
 /**
@@ -134,12 +120,7 @@ export async function dispatch(
       operationId: result.operationId,
     });
   }
-  const out = result as {
-    status: number;
-    body?: unknown;
-    headers?: HeadersOut;
-    contentType?: string;
-  };
+  const out = result as { status: number; body?: unknown; headers?: HeadersOut; contentType?: string };
   reply.code(out.status);
   if (out.headers) reply.headers(out.headers);
   if (out.contentType) reply.type(out.contentType);

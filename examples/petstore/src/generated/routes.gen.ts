@@ -31,10 +31,7 @@ function withNotImplemented(schema: RouteSchema): RouteSchema {
   return { ...schema, response: { ...schema.response, 501: notImplementedSchema } };
 }
 
-export async function registerRoutes(
-  app: FastifyInstance,
-  options: RegisterRoutesOptions = {},
-): Promise<void> {
+export async function registerRoutes(app: FastifyInstance, options: RegisterRoutesOptions = {}): Promise<void> {
   const impl: Handlers = { ...handlers, ...options.handlers };
   app.addSchema(sharedSchemas);
   app.route({

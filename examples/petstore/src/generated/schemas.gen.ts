@@ -2,226 +2,204 @@
 // file on every `backdev create-api` and refuses to run while it differs from what it wrote.
 /**
  * JSON schemas Fastify uses to validate requests (Ajv) and serialize responses (fast-json-stringify),
- * converted from the spec. Shared component schemas are registered once under `$id` "backdev-schemas".
+ * converted from the spec. Shared component schemas are registered once under `$id` 'backdev-schemas'.
  */
 
 /** Component schemas, referenced from route schemas as `backdev-schemas#/$defs/<name>`. */
 export const sharedSchemas = {
-  $id: "backdev-schemas",
+  $id: 'backdev-schemas',
   $defs: {
-  PetStatus: {
-    "type": "string",
-    "enum": [
-      "available",
-      "pending",
-      "sold",
-    ],
-  },
-  NewPet: {
-    "type": "object",
-    required: [
-      "name",
-    ],
-    properties: {
-      name: {
-        "type": "string",
-        minLength: 1,
-        maxLength: 64,
-      },
-      tag: {
-        "type": [
-          "string",
-          "null",
-        ],
-      },
-      status: {
-        $ref: "backdev-schemas#/$defs/PetStatus",
-      },
-      birthday: {
-        "type": "string",
-        format: "date",
-      },
+    PetStatus: {
+      type: 'string',
+      enum: ['available', 'pending', 'sold'],
     },
-  },
-  Pet: {
-    allOf: [
-      {
-        $ref: "backdev-schemas#/$defs/NewPet",
-      },
-      {
-        "type": "object",
-        required: [
-          "id",
-        ],
-        properties: {
-          id: {
-            "type": "integer",
-            format: "int64",
-          },
+    NewPet: {
+      type: 'object',
+      required: ['name'],
+      properties: {
+        name: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+        },
+        tag: {
+          type: ['string', 'null'],
+        },
+        status: {
+          $ref: 'backdev-schemas#/$defs/PetStatus',
+        },
+        birthday: {
+          type: 'string',
+          format: 'date',
         },
       },
-    ],
-  },
-  Pets: {
-    "type": "array",
-    maxItems: 100,
-    items: {
-      $ref: "backdev-schemas#/$defs/Pet",
+    },
+    Pet: {
+      allOf: [
+        {
+          $ref: 'backdev-schemas#/$defs/NewPet',
+        },
+        {
+          type: 'object',
+          required: ['id'],
+          properties: {
+            id: {
+              type: 'integer',
+              format: 'int64',
+            },
+          },
+        },
+      ],
+    },
+    Pets: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        $ref: 'backdev-schemas#/$defs/Pet',
+      },
+    },
+    Error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: {
+          type: 'integer',
+          format: 'int32',
+        },
+        message: {
+          type: 'string',
+        },
+      },
     },
   },
-  Error: {
-    "type": "object",
-    required: [
-      "code",
-      "message",
-    ],
-    properties: {
-      code: {
-        "type": "integer",
-        format: "int32",
-      },
-      message: {
-        "type": "string",
-      },
-    },
-  },
-},
 };
 
 /** One entry per operation: the `schema` option of its Fastify route. */
 export const routeSchemas = {
   getHealth: {},
   listOwnerPets: {
-  params: {
-    "type": "object",
-    properties: {
-      ownerId: {
-        "type": "string",
-        minLength: 3,
+    params: {
+      type: 'object',
+      properties: {
+        ownerId: {
+          type: 'string',
+          minLength: 3,
+        },
       },
+      required: ['ownerId'],
     },
-    required: [
-      "ownerId",
-    ],
-  },
-  querystring: {
-    "type": "object",
-    properties: {
-      tags: {
-        "type": "array",
-        items: {
-          "type": "string",
+    querystring: {
+      type: 'object',
+      properties: {
+        tags: {
+          type: 'array',
+          items: {
+            type: 'string',
+          },
         },
       },
     },
-  },
-  response: {
-    200: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Pets",
+    response: {
+      200: {
+        content: {
+          'application/json': {
+            schema: {
+              $ref: 'backdev-schemas#/$defs/Pets',
+            },
           },
         },
       },
     },
   },
-},
   listPets: {
-  querystring: {
-    "type": "object",
-    properties: {
-      limit: {
-        "type": "integer",
-        format: "int32",
-        minimum: 1,
-        maximum: 100,
-        "default": 20,
-      },
-      status: {
-        $ref: "backdev-schemas#/$defs/PetStatus",
+    querystring: {
+      type: 'object',
+      properties: {
+        limit: {
+          type: 'integer',
+          format: 'int32',
+          minimum: 1,
+          maximum: 100,
+          default: 20,
+        },
+        status: {
+          $ref: 'backdev-schemas#/$defs/PetStatus',
+        },
       },
     },
-  },
-  response: {
-    200: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Pets",
+    response: {
+      200: {
+        content: {
+          'application/json': {
+            schema: {
+              $ref: 'backdev-schemas#/$defs/Pets',
+            },
           },
         },
       },
     },
   },
-},
   createPet: {
-  body: {
-    $ref: "backdev-schemas#/$defs/NewPet",
-  },
-  response: {
-    201: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Pet",
+    body: {
+      $ref: 'backdev-schemas#/$defs/NewPet',
+    },
+    response: {
+      201: {
+        content: {
+          'application/json': {
+            schema: {
+              $ref: 'backdev-schemas#/$defs/Pet',
+            },
           },
         },
       },
     },
   },
-},
   showPetById: {
-  params: {
-    "type": "object",
-    properties: {
-      petId: {
-        "type": "integer",
-        format: "int64",
-        minimum: 1,
+    params: {
+      type: 'object',
+      properties: {
+        petId: {
+          type: 'integer',
+          format: 'int64',
+          minimum: 1,
+        },
       },
+      required: ['petId'],
     },
-    required: [
-      "petId",
-    ],
-  },
-  response: {
-    200: {
-      content: {
-        "application/json": {
-          schema: {
-            $ref: "backdev-schemas#/$defs/Pet",
+    response: {
+      200: {
+        content: {
+          'application/json': {
+            schema: {
+              $ref: 'backdev-schemas#/$defs/Pet',
+            },
           },
         },
       },
     },
   },
-},
   deletePet: {
-  params: {
-    "type": "object",
-    properties: {
-      petId: {
-        "type": "integer",
-        format: "int64",
-        minimum: 1,
+    params: {
+      type: 'object',
+      properties: {
+        petId: {
+          type: 'integer',
+          format: 'int64',
+          minimum: 1,
+        },
       },
+      required: ['petId'],
     },
-    required: [
-      "petId",
-    ],
-  },
-  headers: {
-    "type": "object",
-    properties: {
-      "x-request-id": {
-        "type": "string",
-        format: "uuid",
+    headers: {
+      type: 'object',
+      properties: {
+        'x-request-id': {
+          type: 'string',
+          format: 'uuid',
+        },
       },
+      required: ['x-request-id'],
     },
-    required: [
-      "x-request-id",
-    ],
   },
-},
 };
