@@ -8,8 +8,6 @@ import { hideBin } from 'yargs/helpers';
 import { isBackdevError } from './core/errors.js';
 import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './create-api/fields.js';
-import { runCreateApi } from './create-api/run.js';
-import { runInit } from './init/run.js';
 import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from './templates/eject.js';
 
 const writeOptions = (y: Argv) =>
@@ -33,6 +31,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .example('$0 init my-api', 'a project from the example spec')
           .example('$0 init my-api --spec ./openapi.yaml', 'a project from your spec'),
       async (args) => {
+        const { runInit } = await import('./init/run.js');
         await runInit(
           { dir: args.dir, spec: args.spec, templates: args.templates, force: args.force, dryRun: args['dry-run'], verbose: args.verbose },
           output,
@@ -56,6 +55,8 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .example('$0 create-api --endpoint products --fields "name:string:unique price:number stock:integer?"', 'add a resource')
           .epilog(FIELDS_HELP),
       async (args) => {
+        // Generators load on demand, so `--help` and mistakes in flags answer at once.
+        const { runCreateApi } = await import('./create-api/run.js');
         const result = await runCreateApi(
           {
             spec: args.spec,

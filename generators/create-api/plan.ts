@@ -3,7 +3,6 @@
  * reading templates; never writes.
  */
 import { createRequire } from 'node:module';
-import openapiTS, { astToString } from 'openapi-typescript';
 import { hashContent } from '../core/plan/manifest.js';
 import type { OutputDirs } from '../core/config.js';
 import { BackdevError, type Warning } from '../core/errors.js';
@@ -70,18 +69,21 @@ const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('opena
  * file is reused: a no-change regeneration of a large spec skips the slowest step.
  */
 async function typesFile(spec: LoadedSpec, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
-  const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${JSON.stringify(spec.document)}`);
+  const documentJson = JSON.stringify(spec.document);
+  const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${documentJson}`);
   const recorded = files.recorded(path);
   if (recorded?.inputHash === inputHash && recorded.hash) {
     const disk = files.read(path);
     if (disk !== undefined && hashContent(disk) === recorded.hash) return { path, ownership: 'generated', content: disk, inputHash };
   }
-  return { path, ownership: 'generated', content: header + (await typesFor(spec)), inputHash };
+  return { path, ownership: 'generated', content: header + (await typesFor(spec, documentJson)), inputHash };
 }
 
-async function typesFor(spec: LoadedSpec): Promise<string> {
+/** `documentJson`: openapi-typescript gets its own copy (it changes the object it is given). */
+async function typesFor(spec: LoadedSpec, documentJson: string): Promise<string> {
   try {
-    const ast = await openapiTS(spec.document as unknown as Parameters<typeof openapiTS>[0], { silent: true });
+    const { default: openapiTS, astToString } = await import('openapi-typescript');
+    const ast = await openapiTS(documentJson, { silent: true });
     return astToString(ast);
   } catch (err) {
     throw new BackdevError('SPEC_INVALID', `openapi-typescript could not type the spec: ${(err as Error).message}`, {

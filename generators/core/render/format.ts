@@ -1,7 +1,7 @@
 /** Formats rendered TypeScript with prettier, with fixed options so output never depends on the machine. */
-import * as prettier from 'prettier';
+import type { Options } from 'prettier';
 
-export const PRETTIER_OPTIONS: prettier.Options = {
+export const PRETTIER_OPTIONS: Options = {
   parser: 'typescript',
   printWidth: 100,
   singleQuote: true,
@@ -13,6 +13,7 @@ export const PRETTIER_OPTIONS: prettier.Options = {
 
 export async function formatTypeScript(code: string, file: string): Promise<string> {
   try {
+    const prettier = await import('prettier'); // loaded on first use: most regenerations format nothing
     return await prettier.format(code, { ...PRETTIER_OPTIONS, filepath: file });
   } catch (err) {
     // A template produced code that does not parse: report it as a template problem with the file name.

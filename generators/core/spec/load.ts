@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundle, createConfig, Source, type NormalizedProblem } from '@redocly/openapi-core';
+import type { NormalizedProblem } from '@redocly/openapi-core';
 import { parseDocument } from 'yaml';
 import { BackdevError, type SourceLocation, type Warning } from '../errors.js';
 import { locateOffset, locatePointer } from './locate.js';
@@ -209,6 +209,7 @@ async function bundleExternal(
   rootText: string,
   parsed: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
+  const { bundle, createConfig, Source } = await import('@redocly/openapi-core'); // only multi-file specs need it
   const config = await createConfig({});
   const result = await bundle({
     doc: { source: new Source(root, rootText), parsed },
