@@ -29,7 +29,7 @@ export default function plopfile(plop: NodePlopAPI): void {
     description: 'Create a runnable Fastify project from an OpenAPI spec',
     prompts: [
       { type: 'input', name: 'dir', message: 'Project folder', validate: (v: string) => v.trim() !== '' || 'a folder is required' },
-      { type: 'input', name: 'spec', message: 'OpenAPI spec file or URL (empty: the example pet store)' },
+      { type: 'input', name: 'spec', message: 'OpenAPI spec file or URL (empty: the example pet store)', default: '' },
     ],
     actions: [
       (answers) =>
@@ -40,15 +40,11 @@ export default function plopfile(plop: NodePlopAPI): void {
   plop.setGenerator('create-api', {
     description: 'Generate routes, schemas, typed handlers and tests from the spec',
     prompts: [
-      { type: 'input', name: 'spec', message: 'Spec file or URL (empty: from backdev.config.json)' },
-      { type: 'input', name: 'out', message: 'Project folder (empty: the one holding backdev.config.json)' },
-      { type: 'input', name: 'endpoint', message: 'Add a CRUD resource first? Its name (empty: no)' },
-      {
-        type: 'input',
-        name: 'fields',
-        message: `Fields of the resource\n${FIELDS_HELP}\n>`,
-        when: (answers: Answers) => optional(answers.endpoint) !== undefined,
-      },
+      { type: 'input', name: 'spec', message: 'Spec file or URL (empty: from backdev.config.json)', default: '' },
+      { type: 'input', name: 'out', message: 'Project folder (empty: the one holding backdev.config.json)', default: '' },
+      { type: 'input', name: 'endpoint', message: 'Add a CRUD resource first? Its name (empty: no)', default: '' },
+      // Asked every time (empty when no resource is added): plop cannot bypass conditional prompts.
+      { type: 'input', name: 'fields', message: `Fields of the resource (empty: none)\n${FIELDS_HELP}\n>`, default: '' },
       { type: 'confirm', name: 'dryRun', message: 'Dry run (show the diff, write nothing)?', default: false },
     ],
     actions: [

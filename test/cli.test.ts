@@ -1,0 +1,55 @@
+/** The command line: help on every command, clear usage errors, exit codes. */
+import { describe, expect, it } from 'vitest';
+import { memoryOutput } from '../generators/core/report.js';
+import { main } from '../generators/cli.js';
+import { backdev, REPO } from './helpers.js';
+
+async function cli(args: string[]) {
+  const out = memoryOutput();
+  const code = await main(args, out);
+  return { code, stdout: out.stdout.join('\n'), stderr: out.stderr.join('\n') };
+}
+
+describe('backdev CLI', () => {
+  it('lists its commands', async () => {
+    const r = await backdev(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['init <dir>', 'create-api', 'templates']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('documents the --fields syntax in create-api --help', async () => {
+    const r = await backdev(['create-api', '--help']);
+    expect(r.code).toBe(0);
+    for (const word of ['--spec', '--out', '--check', '--dry-run', '--force', '--endpoint', '--fields', 'enum(', 'ref(', 'default=', 'unique', 'index']) {
+      expect(r.stdout).toContain(word);
+    }
+  });
+
+  it('has help for init and templates eject', async () => {
+    expect((await backdev(['init', '--help'])).stdout).toContain('--spec');
+    expect((await backdev(['templates', 'eject', '--help'])).stdout).toContain('create-api');
+  });
+
+  it('rejects unknown commands and options with exit 1 and a hint', async () => {
+    const unknown = await cli(['create-apii']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Unknown argument|Did you mean/);
+    const flag = await cli(['create-api', '--sepc', 'x.yaml']);
+    expect(flag.code).toBe(1);
+    expect(flag.stderr).toContain('sepc');
+    const both = await cli(['create-api', '--check', '--dry-run']);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('mutually exclusive');
+  });
+
+  it('--endpoint without --fields is a usage error', async () => {
+    const r = await cli(['create-api', '--spec', `${REPO}/test/fixtures/specs/petstore.yaml`, '--out', `${REPO}/.tmp/never`, '--endpoint', 'users']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--endpoint and --fields go together');
+  });
+
+  it('works from any directory', async () => {
+    const r = await backdev(['create-api', '--help'], '/');
+    expect(r.code).toBe(0);
+  });
+});
