@@ -11,8 +11,8 @@ import { formatTypeScript } from '../core/render/format.js';
 import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import type { LoadedSpec } from '../core/spec/load.js';
-import { appendToModule, exportedNames, suiteTitles } from '../core/ts/merge.js';
-import { buildView, type CreateApiView, type GroupView } from './view-model.js';
+import { appendToModule, exportedNames, suiteTitles, type NamedImport } from '../core/ts/merge.js';
+import { buildView, type CreateApiView, type GroupView, type OperationView } from './view-model.js';
 
 export const GENERATOR = 'create-api';
 
@@ -93,74 +93,74 @@ async function typesFor(spec: LoadedSpec, documentJson: string): Promise<string>
   }
 }
 
-async function handlerFile(
-  group: GroupView,
-  view: CreateApiView,
-  files: ProjectFiles,
-  templates: TemplateSet,
-  dirs: OutputDirs,
-  warnings: Warning[],
-): Promise<FilePlan> {
-  const path = `${dirs.handlers}/${group.fileStem}.ts`;
-  const existing = files.read(path);
-  if (existing === undefined) {
-    const text = templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations });
-    return { path, ownership: 'scaffold', content: await formatTypeScript(text, path) };
-  }
-  const present = exportedNames(existing);
-  const ids = new Set(group.operations.map((o) => o.id));
-  for (const name of [...present].sort()) {
-    if (!ids.has(name) && /^[a-z]/.test(name)) {
-      warnings.push({
-        code: 'HANDLER_WITHOUT_OPERATION',
-        subject: path,
-        message: `exports "${name}", which is no longer an operation of tag "${group.tag}": it is left in place, and its type Handlers['${name}'] is gone, so delete it (or retype it) to type-check again`,
-      });
-    }
-  }
-  const stubs = await Promise.all(
-    group.operations
-      .filter((op) => !present.has(op.id))
-      .map(async (op) => (await formatTypeScript(templates.render('partials/handler-stub.hbs', { ...view, ...op }), path)).trimEnd()),
-  );
-  const content = appendToModule(existing, stubs, [
-    { from: view.imports.generatedFromHandlers, name: 'notImplemented' },
-    { from: view.imports.generatedFromHandlers, name: 'Handlers', typeOnly: true },
-  ]);
-  return { path, ownership: 'scaffold', content };
+/**
+ * A file the user owns, one per group: written whole when missing; otherwise only the sections (handler
+ * stubs, test suites) of operations it lacks are appended, and sections whose operation is gone are
+ * reported, never removed.
+ */
+interface UserModule {
+  path: string;
+  whole: () => Promise<string>;
+  /** Names of the sections the file has now (exports, suite titles). */
+  present: (text: string) => Set<string>;
+  section: (op: OperationView) => Promise<string>;
+  orphan: (name: string) => Warning | undefined;
+  imports?: NamedImport[];
 }
 
-async function testFile(
-  group: GroupView,
-  view: CreateApiView,
-  files: ProjectFiles,
-  templates: TemplateSet,
-  dirs: OutputDirs,
-  warnings: Warning[],
-): Promise<FilePlan> {
-  const path = `${dirs.tests}/${group.fileStem}.test.ts`;
-  const existing = files.read(path);
-  // Test files are laid out by their templates (the json helper formats requests): prettier over the
-  // request literals of a large spec costs seconds and changes little.
-  if (existing === undefined) {
-    const text = templates.render('test-file.ts.hbs', { ...view, group, operations: group.operations });
-    return { path, ownership: 'scaffold', content: tidy(text) };
-  }
-  const present = suiteTitles(existing);
+async function userModule(group: GroupView, files: ProjectFiles, warnings: Warning[], m: UserModule): Promise<FilePlan> {
+  const existing = files.read(m.path);
+  if (existing === undefined) return { path: m.path, ownership: 'scaffold', content: await m.whole() };
+  const present = m.present(existing);
   const ids = new Set(group.operations.map((o) => o.id));
-  for (const title of [...present].sort()) {
-    if (!ids.has(title) && /^[A-Za-z_$][\w$]*$/.test(title)) {
-      warnings.push({
-        code: 'TEST_WITHOUT_OPERATION',
-        subject: path,
-        message: `has a suite "${title}", which is no longer an operation of tag "${group.tag}": delete it (it is left in place)`,
-      });
-    }
+  for (const name of [...present].sort()) {
+    const warning = ids.has(name) ? undefined : m.orphan(name);
+    if (warning) warnings.push(warning);
   }
-  const cases = await Promise.all(
-    group.operations
-      .filter((op) => !present.has(op.id))
-      .map(async (op) => tidy(templates.render('partials/test-case.hbs', { ...view, ...op })).trimEnd()),
-  );
-  return { path, ownership: 'scaffold', content: appendToModule(existing, cases) };
+  const sections = await Promise.all(group.operations.filter((op) => !present.has(op.id)).map(m.section));
+  return { path: m.path, ownership: 'scaffold', content: appendToModule(existing, sections, m.imports) };
+}
+
+function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles, templates: TemplateSet, dirs: OutputDirs, warnings: Warning[]) {
+  const path = `${dirs.handlers}/${group.fileStem}.ts`;
+  return userModule(group, files, warnings, {
+    path,
+    whole: () => formatTypeScript(templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations }), path),
+    present: exportedNames,
+    section: async (op) => (await formatTypeScript(templates.render('partials/handler-stub.hbs', { ...view, ...op }), path)).trimEnd(),
+    orphan: (name) =>
+      /^[a-z]/.test(name)
+        ? {
+            code: 'HANDLER_WITHOUT_OPERATION',
+            subject: path,
+            message: `exports "${name}", which is no longer an operation of tag "${group.tag}": it is left in place, and its type Handlers['${name}'] is gone, so delete it (or retype it) to type-check again`,
+          }
+        : undefined,
+    imports: [
+      { from: view.imports.generatedFromHandlers, name: 'notImplemented' },
+      { from: view.imports.generatedFromHandlers, name: 'Handlers', typeOnly: true },
+    ],
+  });
+}
+
+/**
+ * Test files are laid out by their templates (the json helper formats requests): prettier over the
+ * request literals of a large spec costs seconds and changes little.
+ */
+function testFile(group: GroupView, view: CreateApiView, files: ProjectFiles, templates: TemplateSet, dirs: OutputDirs, warnings: Warning[]) {
+  const path = `${dirs.tests}/${group.fileStem}.test.ts`;
+  return userModule(group, files, warnings, {
+    path,
+    whole: async () => tidy(templates.render('test-file.ts.hbs', { ...view, group, operations: group.operations })),
+    present: suiteTitles,
+    section: async (op) => tidy(templates.render('partials/test-case.hbs', { ...view, ...op })).trimEnd(),
+    orphan: (title) =>
+      /^[A-Za-z_$][\w$]*$/.test(title)
+        ? {
+            code: 'TEST_WITHOUT_OPERATION',
+            subject: path,
+            message: `has a suite "${title}", which is no longer an operation of tag "${group.tag}": delete it (it is left in place)`,
+          }
+        : undefined,
+  });
 }
