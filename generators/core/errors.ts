@@ -33,7 +33,6 @@ export const ErrorCodes = {
   GENERATED_FILE_EDITED: 'a generated file was edited by hand',
   OUTPUT_OUTSIDE_ROOT: 'an output path would leave the output directory',
   OUTPUT_CONFLICT: 'the output directory has files backdev did not write',
-  CHECK_FAILED: 'the generated output is out of date',
   INIT_TARGET_NOT_EMPTY: 'the target directory is not empty',
 } as const;
 
