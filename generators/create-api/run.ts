@@ -9,7 +9,7 @@ import { buildApi } from '../core/ir/build.js';
 import { applyPlan, projectFiles, type ApplyReport } from '../core/plan/apply.js';
 import { printSummary, printWarnings, type Output } from '../core/report.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
-import { addEndpoint } from './endpoint.js';
+import { addEndpoint } from './endpoint/index.js';
 import { parseFields } from './fields.js';
 import { GENERATOR, planCreateApi } from './plan.js';
 

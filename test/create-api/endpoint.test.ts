@@ -8,7 +8,7 @@ import {
   resourceNames,
   singularize,
   type EndpointEdit,
-} from '../../generators/create-api/endpoint.js';
+} from '../../generators/create-api/endpoint/index.js';
 import { parseFields } from '../../generators/create-api/fields.js';
 
 type Json = { [key: string]: any };

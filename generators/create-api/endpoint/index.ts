@@ -1,0 +1,236 @@
+/**
+ * `backdev create-api` spec editing: adds a CRUD resource (schemas `<Name>`, `<Name>Create`, `<Name>Update`,
+ * `<Name>Page`, `Error` when missing, paths `/<plural>` and `/<plural>/{id}`, a tag) to an OpenAPI 3 document
+ * given as text, and returns the new text.
+ */
+
+import { BackdevError } from '../../core/errors.js';
+import { toPointer } from '../../core/spec/pointer.js';
+import type { FieldSpec } from '../fields.js';
+import { editJson, parseJson, toPlain, type JsonValue } from './json-edit.js';
+import { resourceNames, type ResourceNames } from './names.js';
+import { buildAdditions, type Additions, type Obj, type Plan } from './resource.js';
+import { editYaml, parseYaml } from './yaml-edit.js';
+
+export { pluralize, resourceNames, singularize } from './names.js';
+export type { ResourceNames } from './names.js';
+
+export interface EndpointEdit {
+  /** The new spec text (the input itself when nothing changed). */
+  text: string;
+  changed: boolean;
+  schemaName: string;
+  tag: string;
+  /** `[list, create, get, update, delete]`. */
+  operationIds: string[];
+}
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+export function addEndpoint(specText: string, fileName: string, endpoint: string, fields: FieldSpec[]): EndpointEdit {
+  const names = resourceNames(endpoint);
+  checkFields(fields);
+  const result: Omit<EndpointEdit, 'text' | 'changed'> = {
+    schemaName: names.schemaName,
+    tag: names.tag,
+    operationIds: [
+      names.operationIds.list,
+      names.operationIds.create,
+      names.operationIds.get,
+      names.operationIds.update,
+      names.operationIds.delete,
+    ],
+  };
+
+  const bom = specText.startsWith('\uFEFF') ? '\uFEFF' : '';
+  const text = specText.slice(bom.length);
+  // A `.json` file is JSON; another file is JSON when it starts with `{` and parses as JSON (else it is YAML,
+  // possibly in flow style).
+  let json: JsonValue | undefined;
+  if (/\.json$/i.test(fileName)) json = parseJson(text, fileName);
+  else if (text.trimStart().startsWith('{')) {
+    try {
+      json = parseJson(text, fileName);
+    } catch {
+      json = undefined;
+    }
+  }
+  const isJson = json !== undefined;
+  const yamlDoc = isJson ? undefined : parseYaml(text, fileName);
+  const spec = json !== undefined ? toPlain(json) : (yamlDoc!.toJS({ maxAliasCount: -1 }) as unknown);
+
+  const openapi31 = checkOpenApi(spec, fileName);
+  const root = spec as Obj;
+  for (const [key, where] of [
+    ['paths', root],
+    ['components', root],
+    ['schemas', root.components],
+  ] as const) {
+    const value = isObj(where) ? where[key] : undefined;
+    if (value !== undefined && value !== null && !isObj(value)) {
+      const pointer = key === 'schemas' ? '/components/schemas' : `/${key}`;
+      throw new BackdevError(
+        'SPEC_INVALID',
+        `"${pointer.slice(1).replace('/', '.')}" must be a mapping in ${fileName}`,
+        {
+          location: { file: fileName, pointer },
+        },
+      );
+    }
+  }
+
+  const additions = buildAdditions(names, fields, openapi31);
+  const plan = planEdit(root, additions, names, fileName);
+  if (plan.paths.length === 0 && plan.schemas.length === 0 && plan.tag === undefined) {
+    return { ...result, text: specText, changed: false };
+  }
+  const edited = json !== undefined ? editJson(text, json, plan) : editYaml(text, yamlDoc!, plan);
+  return { ...result, text: bom + edited, changed: edited !== text };
+}
+
+function checkFields(fields: FieldSpec[]): void {
+  if (fields.length === 0) {
+    throw new BackdevError(
+      'FIELDS_SYNTAX',
+      '--fields: a resource needs at least one field, e.g. --fields "name:string"',
+    );
+  }
+  const seen = new Set<string>();
+  for (const f of fields) {
+    const key = f.name.toLowerCase();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f.name) || ['id', 'createdat', 'updatedat'].includes(key.replace(/_/g, ''))) {
+      throw new BackdevError('FIELDS_SYNTAX', `--fields: invalid or reserved field name "${f.name}"`);
+    }
+    if (seen.has(key)) throw new BackdevError('FIELDS_SYNTAX', `--fields: duplicate field name "${f.name}"`);
+    seen.add(key);
+  }
+}
+
+/** Returns true for OpenAPI 3.1+ (type arrays), false for 3.0 (`nullable`). */
+function checkOpenApi(spec: unknown, fileName: string): boolean {
+  const location = { file: fileName, line: 1, column: 1, pointer: '' };
+  if (!isObj(spec)) {
+    throw new BackdevError(
+      'SPEC_NOT_OPENAPI',
+      `${fileName} is not an OpenAPI document: expected a mapping at the top level`,
+      {
+        location,
+      },
+    );
+  }
+  const version = spec.openapi;
+  if (typeof version === 'string') {
+    const m = /^3\.(\d+)(\.|$)/.exec(version);
+    if (m) return Number(m[1]) >= 1;
+  }
+  const what =
+    spec.swagger !== undefined
+      ? `it is a Swagger ${String(spec.swagger)} document; convert it to OpenAPI 3 first`
+      : version === undefined
+        ? 'it has no "openapi" field'
+        : `"openapi" is ${JSON.stringify(version)}, expected a string such as "3.0.3" or "3.1.0"`;
+  throw new BackdevError('SPEC_NOT_OPENAPI', `${fileName} is not an OpenAPI 3 document: ${what}`, { location });
+}
+
+function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: string): Plan {
+  const conflicts: string[] = [];
+  const details: string[] = [];
+  const plan: Plan = { paths: [], schemas: [], tag: undefined };
+  const hint = 'remove it or choose another endpoint name';
+
+  const schemas = isObj(root.components) && isObj(root.components.schemas) ? root.components.schemas : {};
+  for (const [name, schema] of add.schemas) {
+    const existing = own(schemas, name);
+    if (existing === undefined) plan.schemas.push([name, schema]);
+    else if (!deepEqual(existing, schema)) {
+      const pointer = toPointer(['components', 'schemas', name]);
+      conflicts.push(`schema "${name}" already exists in ${fileName} (#${pointer}); ${hint}`);
+      details.push(
+        `#${pointer} differs from what create-api adds, first at #${firstDifference(existing, schema, pointer)}`,
+      );
+    }
+  }
+  if (own(schemas, 'Error') === undefined) plan.schemas.push(['Error', add.errorSchema]);
+
+  const paths = isObj(root.paths) ? root.paths : {};
+  const template = (p: string) => p.replace(/\{[^}]*\}/g, '{}');
+  const ours = new Set(add.paths.map(([p]) => p));
+  for (const [path, item] of add.paths) {
+    const existing = own(paths, path);
+    const pointer = toPointer(['paths', path]);
+    if (existing === undefined) plan.paths.push([path, item]);
+    else if (!deepEqual(existing, item)) {
+      conflicts.push(`path "${path}" already exists in ${fileName} (#${pointer}); ${hint}`);
+      details.push(
+        `#${pointer} differs from what create-api adds, first at #${firstDifference(existing, item, pointer)}`,
+      );
+    }
+    for (const other of Object.keys(paths)) {
+      if (other !== path && !ours.has(other) && template(other) === template(path)) {
+        conflicts.push(
+          `path "${other}" in ${fileName} (#${toPointer(['paths', other])}) is the same route as "${path}"; ${hint}`,
+        );
+      }
+    }
+  }
+  const wanted = new Set(Object.values(names.operationIds));
+  for (const [path, item] of Object.entries(paths)) {
+    if (ours.has(path) || !isObj(item)) continue;
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (isObj(op) && typeof op.operationId === 'string' && wanted.has(op.operationId)) {
+        conflicts.push(
+          `operationId "${op.operationId}" is already used by ${method.toUpperCase()} ${path} in ${fileName} (#${toPointer(['paths', path, method])}); rename it or choose another endpoint name`,
+        );
+      }
+    }
+  }
+  if (conflicts.length > 0) {
+    throw new BackdevError('ENDPOINT_EXISTS', conflicts[0]!, { details: [...conflicts.slice(1), ...details] });
+  }
+
+  if (Array.isArray(root.tags) && !root.tags.some((t) => isObj(t) && t.name === names.tag)) {
+    plan.tag = { name: names.tag, description: `Operations on ${names.pluralWords.join(' ')}` };
+  }
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function own(obj: Obj, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  }
+  if (!isObj(a) || !isObj(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return (
+    ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]))
+  );
+}
+
+/** JSON pointer (from `pointer`) of the first place where `a` and `b` differ. */
+function firstDifference(a: unknown, b: unknown, pointer: string): string {
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (let i = 0; i < a.length; i++) {
+      if (!deepEqual(a[i], b[i])) return firstDifference(a[i], b[i], `${pointer}/${i}`);
+    }
+  }
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])];
+    for (const k of keys) {
+      if (!deepEqual(own(a, k), own(b, k))) return firstDifference(own(a, k), own(b, k), pointer + toPointer([k]));
+    }
+  }
+  return pointer;
+}
