@@ -2,12 +2,12 @@
  * backdev/runtime/db: the same Kysely code against the embedded PGlite database (default) and, when
  * DATABASE_URL is set (CI), the PostgreSQL server. With CI=true a server that cannot be reached fails.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Generated, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, describeDatabase } from '../../runtime/db/index.js';
 
 interface DB {
-  rt_items: { id: number; name: string; n: number };
+  rt_items: { id: Generated<number>; name: string; n: Generated<number> };
 }
 
 const url = process.env.DATABASE_URL;
