@@ -15,6 +15,8 @@ export interface OutputDirs {
   handlers: string;
   /** Test files, one per tag, yours to edit. Default `test`. */
   tests: string;
+  /** Database files: `migrations/`, `schema.gen.ts`, `repositories/`. Default `db`. */
+  db: string;
 }
 
 export interface BackdevConfig {
@@ -25,7 +27,7 @@ export interface BackdevConfig {
   output: OutputDirs;
 }
 
-export const DEFAULT_OUTPUT: OutputDirs = { generated: 'src/generated', handlers: 'src/handlers', tests: 'test' };
+export const DEFAULT_OUTPUT: OutputDirs = { generated: 'src/generated', handlers: 'src/handlers', tests: 'test', db: 'db' };
 
 export interface LoadedConfig {
   config: BackdevConfig;
@@ -68,7 +70,7 @@ export function loadConfig(file: string | undefined): LoadedConfig {
   if (raw.output !== undefined) {
     if (raw.output === null || typeof raw.output !== 'object' || Array.isArray(raw.output)) fail('/output', '"output" must be an object');
     for (const [key, value] of Object.entries(raw.output as Record<string, unknown>)) {
-      if (!(key in DEFAULT_OUTPUT)) fail(`/output/${key}`, `unknown output folder "${key}" (known: generated, handlers, tests)`);
+      if (!(key in DEFAULT_OUTPUT)) fail(`/output/${key}`, `unknown output folder "${key}" (known: generated, handlers, tests, db)`);
       if (typeof value !== 'string' || !isPlainRelative(value)) {
         fail(`/output/${key}`, `output.${key} must be a relative path inside the project, like "src/generated"`);
       }

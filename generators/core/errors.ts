@@ -34,6 +34,8 @@ export const ErrorCodes = {
   OUTPUT_OUTSIDE_ROOT: 'an output path would leave the output directory',
   OUTPUT_CONFLICT: 'the output directory has files backdev did not write',
   INIT_TARGET_NOT_EMPTY: 'the target directory is not empty',
+  MIGRATION_FAILED: 'a migration failed to apply',
+  DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

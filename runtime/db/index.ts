@@ -9,8 +9,8 @@ import { PGliteDialect } from './pglite.js';
 export { PGliteDialect } from './pglite.js';
 
 export interface DatabaseOptions {
-  /** A postgres:// URL; defaults to the DATABASE_URL environment variable. */
-  url?: string | undefined;
+  /** A postgres:// URL; defaults to the DATABASE_URL environment variable (`null`: ignore it, use PGlite). */
+  url?: string | null | undefined;
   /** Where the embedded database keeps its files when there is no URL (default `.data/pglite`). */
   dataDir?: string | undefined;
   /** Connection pool size for PostgreSQL (default 10). */
@@ -19,25 +19,40 @@ export interface DatabaseOptions {
 
 /** Which database `createDatabase` would use for these options, for logs: `postgres` or `pglite:<dir>`. */
 export function describeDatabase(options: DatabaseOptions = {}): string {
-  const url = options.url ?? process.env.DATABASE_URL;
+  const url = resolveUrl(options);
   return url ? 'postgres' : `pglite:${options.dataDir ?? '.data/pglite'}`;
 }
 
+function resolveUrl(options: DatabaseOptions): string | undefined {
+  return options.url === null ? undefined : (options.url ?? process.env.DATABASE_URL) || undefined;
+}
+
+/*
+ * Both drivers return the same JavaScript values, matching the JSON types of the API: `date` as
+ * 'YYYY-MM-DD' (not a Date at local midnight), `bigint` as a number (exact up to 2^53), `timestamptz` as a
+ * Date, `numeric` as a string, `jsonb` parsed.
+ */
+const DATE_OID = 1082;
+const INT8_OID = 20;
+
 export function createDialect(options: DatabaseOptions = {}): Dialect {
-  const url = options.url ?? process.env.DATABASE_URL;
+  const url = resolveUrl(options);
   if (url) {
     return new PostgresDialect({
       pool: async () => {
         const { default: pg } = await import('pg');
-        return new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+        const parse = (oid: number, format?: 'text' | 'binary') =>
+          oid === DATE_OID ? (v: string) => v : oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format);
+        return new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: { getTypeParser: parse as typeof pg.types.getTypeParser } });
       },
     });
   }
   const dataDir = options.dataDir ?? '.data/pglite';
   return new PGliteDialect({
     database: async () => {
-      const { PGlite } = await import('@electric-sql/pglite');
-      return new PGlite(dataDir === 'memory://' ? undefined : dataDir);
+      const { PGlite, types } = await import('@electric-sql/pglite');
+      const parsers = { [types.DATE]: (v: string) => v, [types.INT8]: (v: string) => Number(v) };
+      return PGlite.create(dataDir === 'memory://' ? { parsers } : { dataDir, parsers });
     },
   });
 }

@@ -38,6 +38,11 @@ describe(`runtime/db on ${url ? 'PostgreSQL' : 'PGlite'}`, () => {
     expect(deleted.numDeletedRows).toBe(0n);
   });
 
+  it('returns dates as strings, bigints as numbers and timestamps as Dates on both drivers', async () => {
+    const { rows } = await sql<{ d: unknown; i8: unknown; ts: unknown; n: unknown }>`select '2024-01-02'::date as d, 9007199254740991::int8 as i8, now() as ts, 1.50::numeric as n`.execute(db);
+    expect(rows[0]).toEqual({ d: '2024-01-02', i8: 9007199254740991, ts: expect.any(Date), n: '1.50' });
+  });
+
   it('rolls a failed transaction back', async () => {
     await expect(
       db.transaction().execute(async (trx) => {
