@@ -74,6 +74,68 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
         if (result.exitCode !== 0) exit(result.exitCode);
       },
     )
+    .command(
+      'design-database',
+      'Design tables from models: a Kysely migration holding only what changed, Database types, repositories',
+      (y) =>
+        writeOptions(y)
+          .option('spec', { type: 'string', describe: 'Spec to read models from (default: "spec" in backdev.config.json)' })
+          .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('model', { type: 'string', array: true, describe: 'A components.schemas entry to design (repeatable); default: schemas marked x-backdev-table' })
+          .option('all', { type: 'boolean', describe: 'Design every object schema of the spec' })
+          .option('fields', { type: 'string', describe: 'Describe the --model here instead of in the spec (syntax below)' })
+          .option('dialect', { type: 'string', choices: ['postgres'], default: 'postgres', describe: 'SQL dialect' })
+          .option('primary-key', { type: 'string', choices: ['uuid', 'identity'], default: 'uuid', describe: 'Primary key of tables whose model has no id' })
+          .option('rename', { type: 'string', array: true, describe: 'Rename hint instead of drop + add: table.old_column:new_column or old_table:new_table' })
+          .option('allow-destructive', { type: 'boolean', describe: 'Accept drops and type narrowing (they are listed first)' })
+          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when a migration or generated file is due' })
+          .conflicts('check', 'dry-run')
+          .conflicts('all', 'model')
+          .example('$0 design-database --model Product --model Order', 'tables for two schemas of the spec')
+          .example('$0 design-database --all', 'every object schema')
+          .example('$0 design-database --model Product --fields "name:string:unique price:number"', 'a model without a spec')
+          .epilog(FIELDS_HELP),
+      async (args) => {
+        const { runDesignDatabase } = await import('./design-database/run.js');
+        const { report } = await runDesignDatabase(
+          {
+            spec: args.spec,
+            out: args.out,
+            models: args.model,
+            all: args.all,
+            fields: args.fields,
+            dialect: args.dialect,
+            primaryKey: args['primary-key'] as 'uuid' | 'identity',
+            renames: args.rename,
+            allowDestructive: args['allow-destructive'],
+            force: args.force,
+            dryRun: args['dry-run'],
+            check: args.check,
+            verbose: args.verbose,
+          },
+          output,
+        );
+        if (args.check && report.changed) {
+          output.err('design-database --check: the database design is out of date; run `backdev design-database` and commit the result');
+          exit(1);
+        }
+      },
+    )
+    .command(
+      'migrate <action> [target]',
+      'Apply or revert the project\'s migrations (PostgreSQL with DATABASE_URL, else the embedded PGlite database in .data/)',
+      (y) =>
+        y
+          .positional('action', { choices: ['up', 'down', 'status', 'to'] as const, demandOption: true, describe: 'up: apply pending; down: revert the last; to: migrate to a name (or "zero")' })
+          .positional('target', { type: 'string', describe: 'For `to`: a migration name, or zero' })
+          .option('database-url', { type: 'string', describe: 'postgres:// URL (default: DATABASE_URL)' })
+          .example('$0 migrate up', 'apply every pending migration')
+          .example('$0 migrate to zero', 'revert everything'),
+      async (args) => {
+        const { runMigrate } = await import('./migrate/run.js');
+        await runMigrate({ action: args.action, target: args.target, databaseUrl: args['database-url'] }, output);
+      },
+    )
     .command('templates', 'Work with the Handlebars templates', (y) =>
       y
         .command(

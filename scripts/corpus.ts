@@ -71,6 +71,11 @@ function oneLine(text: string): string {
   return text.replace(/[\t\r\n]+/g, ' ').trim();
 }
 
+/** Error text with the spec directory's absolute path dropped, so spec paths read as in failures.txt. */
+function relativize(text: string, directory: string): string {
+  return text.split(directory + path.sep).join('');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -154,7 +159,7 @@ async function main(): Promise<void> {
       return {
         ...base,
         status: o.status,
-        error: oneLine(o.error ?? 'unknown error'),
+        error: oneLine(relativize(o.error ?? 'unknown error', specs.directory)),
         ...(o.code === undefined ? {} : { code: o.code }),
         ...(o.where === undefined ? {} : { where: o.where }),
         ...(o.stack === undefined ? {} : { stack: o.stack }),

@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary projects, tree snapshots, running tsc and commands. */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +22,15 @@ export function tempDir(prefix: string): string {
   const base = path.join(REPO, '.tmp', 'tests');
   mkdirSync(base, { recursive: true });
   return mkdtempSync(path.join(base, `${prefix}-`));
+}
+
+/**
+ * Makes `backdev` (and so `backdev/runtime/…`) resolvable from a project made under .tmp/ without an
+ * install, as `npm install` would through the project's `file:` dependency.
+ */
+export function linkBackdev(dir: string): void {
+  mkdirSync(path.join(dir, 'node_modules'), { recursive: true });
+  symlinkSync(REPO, path.join(dir, 'node_modules', 'backdev'), 'dir');
 }
 
 export function cleanup(dir: string): void {

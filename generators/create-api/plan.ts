@@ -12,6 +12,7 @@ import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import type { LoadedSpec } from '../core/spec/load.js';
 import { appendToModule, exportedNames, suiteTitles, type NamedImport } from '../core/ts/merge.js';
+import { prepareForTypes } from './types-input.js';
 import { buildView, type CreateApiView, type GroupView, type OperationView } from './view-model.js';
 
 export const GENERATOR = 'create-api';
@@ -52,6 +53,11 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
   for (const group of view.groups) {
     out.push(await handlerFile(group, view, files, templates, dirs, warnings));
     out.push(await testFile(group, view, files, templates, dirs, warnings));
+    if (group.crudTest) {
+      const path = `${dirs.tests}/${group.fileStem}.db.test.ts`;
+      const content = files.read(path) ?? (await formatTypeScript(templates.render('db-test-file.ts.hbs', { ...view, group }), path));
+      out.push({ path, ownership: 'scaffold', content });
+    }
   }
   return { generator: GENERATOR, files: out, warnings };
 }
@@ -69,7 +75,7 @@ const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('opena
  * file is reused: a no-change regeneration of a large spec skips the slowest step.
  */
 async function typesFile(spec: LoadedSpec, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
-  const documentJson = JSON.stringify(spec.document);
+  const documentJson = JSON.stringify(prepareForTypes(spec.document));
   const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${documentJson}`);
   const recorded = files.recorded(path);
   if (recorded?.inputHash === inputHash && recorded.hash) {
@@ -139,6 +145,10 @@ function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles,
     imports: [
       { from: view.imports.generatedFromHandlers, name: 'notImplemented' },
       { from: view.imports.generatedFromHandlers, name: 'Handlers', typeOnly: true },
+      ...(group.repositories.length > 0
+        ? [{ from: 'backdev/runtime/db', name: 'isUniqueViolation' }, { from: view.imports.dbFromHandlers, name: 'db' }]
+        : []),
+      ...group.repositories.map((r) => ({ from: r.repositoryImport, name: r.factory })),
     ],
   });
 }

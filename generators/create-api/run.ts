@@ -7,6 +7,7 @@ import { findConfig, loadConfig, CONFIG_FILE, type OutputDirs } from '../core/co
 import { BackdevError } from '../core/errors.js';
 import { buildApi } from '../core/ir/build.js';
 import { applyPlan, projectFiles, type ApplyReport } from '../core/plan/apply.js';
+import type { Plan } from '../core/plan/types.js';
 import { printSummary, printWarnings, type Output } from '../core/report.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
 import { addEndpoint } from './endpoint/index.js';
@@ -71,6 +72,7 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
   const target = resolveTarget(options);
   let rootText: string | undefined;
   let specEdit: { path: string; content: string } | undefined;
+  let endpointModel: string | undefined;
   if (options.endpoint !== undefined || options.fields !== undefined) {
     if (!options.endpoint || !options.fields) {
       throw new BackdevError('OPTION_INVALID', '--endpoint and --fields go together: --endpoint products --fields "name:string price:number"');
@@ -84,6 +86,7 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
     const original = await readSpecText(target.spec);
     const edit = addEndpoint(original, target.spec, options.endpoint, fields);
     rootText = edit.text;
+    endpointModel = edit.schemaName;
     if (edit.changed) specEdit = { path: relSpec.split(path.sep).join('/'), content: edit.text };
     output.out(
       edit.changed
@@ -93,10 +96,19 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
   }
   const spec = await loadSpec(target.spec, rootText === undefined ? {} : { rootText });
   const api = buildApi(spec);
-  const plan = await planCreateApi(spec, api, projectFiles(target.root), { dirs: target.dirs, templates: target.templates });
+  const project = projectFiles(target.root);
+  const plan = await planCreateApi(spec, api, project, { dirs: target.dirs, templates: target.templates });
   const files = specEdit ? [...plan.files, { ...specEdit, ownership: 'user-edit' as const }] : plan.files;
+  const plans: Plan[] = [{ ...plan, files }];
+  if (endpointModel) {
+    // The resource's table, migration, types and repository, in the same all-or-nothing change.
+    const { planDesign } = await import('../design-database/run.js');
+    const design = await planDesign(spec.document, target.spec, project, target.dirs, { models: [endpointModel] });
+    plans.push(design.plan);
+    if (design.plan.migrationFile) output.out(`create-api: table ${design.plan.schema.tables.find((t) => t.model === endpointModel)?.name} in ${design.plan.migrationFile}`);
+  }
   const mode = options.check ? 'check' : options.dryRun ? 'dry-run' : 'write';
-  const report = applyPlan({ ...plan, files }, { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
+  const report = applyPlan(plans, { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
   printWarnings(report.warnings, output, options.verbose);
   if (mode === 'dry-run' && report.diff) output.out(report.diff.trimEnd());
   printSummary(GENERATOR, report, output, mode);

@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
 import type { JsonSchema } from '../core/ir/json-schema.js';
 import { createValidator, invalidSample, validSample } from '../core/ir/samples.js';
-import type { ApiIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
+import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
+import { words } from '../core/ir/names.js';
+import { repositoryNames } from '../design-database/view-model.js';
 
 export interface CreateApiView {
   /** Title, version and description from the spec's `info`. */
@@ -30,6 +32,8 @@ export interface CreateApiView {
 }
 
 export interface ImportsView {
+  /** From a handler file to the project's database module (`../db.js`). */
+  dbFromHandlers: string;
   /** The handlers folder, relative to the project root (`src/handlers`). */
   handlersDir: string;
   /** From a handler file to `handlers.gen.js` (`../generated/handlers.gen.js`). */
@@ -51,6 +55,28 @@ export interface GroupView {
   /** Module specifier of the handler file, from the generated folder. */
   importFromGenerated: string;
   operations: OperationView[];
+  /** Repositories the group's CRUD handlers use (distinct, sorted by factory); empty without CRUD. */
+  repositories: { factory: string; repositoryImport: string }[];
+  /** The database-backed test of the group's resource (a create, get and list operation are needed). */
+  crudTest: CrudTestView | undefined;
+}
+
+export interface CrudTestView {
+  model: string;
+  /** `/products` */
+  collectionUrl: string;
+  /** `/products/` (the id is appended). */
+  itemUrlPrefix: string;
+  /** Five valid create bodies, with distinct values in unique fields. */
+  payloads: unknown[];
+  /** A valid update body, when there is an update operation. */
+  update: unknown;
+  /** Whether creating the first payload again must fail with 409 (the model has a unique field). */
+  duplicate: boolean;
+  hasDelete: boolean;
+  /** Module specifiers from the tests folder. */
+  dbImport: string;
+  migrationsDir: string;
 }
 
 export interface OperationView {
@@ -79,6 +105,20 @@ export interface OperationView {
   schema: RouteSchema;
   /** Generated test requests: computed only for operations whose test case is being written in this run. */
   test: TestView | undefined;
+  /** For operations `--endpoint` added: the handler is written against the model's repository. */
+  crud: CrudView | undefined;
+}
+
+export interface CrudView {
+  action: CrudAction;
+  /** The model (component schema) name. */
+  model: string;
+  /** Lower-case words for messages (`blog post`). */
+  label: string;
+  /** Repository factory (`productRepository`). */
+  factory: string;
+  /** Module specifier of the repository, from the handlers folder. */
+  repositoryImport: string;
 }
 
 export interface RouteSchema {
@@ -118,7 +158,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
   const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
   const validate = createValidator(api.schemaDefs);
   const operations = api.operations.map((op) =>
-    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined),
+    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined, dirs),
   );
   const byGroup = new Map<string, OperationView[]>();
   for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
@@ -133,13 +173,17 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
   return {
     api: { title: api.title, version: api.version, description: api.description },
     imports: {
+      dbFromHandlers: moduleSpecifier(dirs.handlers, 'src/db.js'),
       handlersDir: dirs.handlers,
       generatedFromHandlers: moduleSpecifier(dirs.handlers, `${dirs.generated}/handlers.gen.js`),
       appFromTests: moduleSpecifier(dirs.tests, 'src/app.js'),
       testingFromTests: moduleSpecifier(dirs.tests, `${dirs.generated}/testing.gen.js`),
     },
     operations,
-    groups: api.groups.map((g) => groupView(g, byGroup.get(g.fileStem) ?? [], dirs)),
+    groups: api.groups.map((g) => {
+      const ops = byGroup.get(g.fileStem) ?? [];
+      return groupView(g, ops, dirs, crudTestView(api, api.operations.filter((o) => o.group === g.fileStem), dirs, validate));
+    }),
     schemaId: api.schemaId,
     schemaDefs: { ...api.schemaDefs },
     // A wildcard media type (`*/*`, `image/*`) means "anything else": one catch-all parser covers it all.
@@ -148,7 +192,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
   };
 }
 
-function groupView(g: GroupIR, operations: OperationView[], dirs: OutputDirs): GroupView {
+function groupView(g: GroupIR, operations: OperationView[], dirs: OutputDirs, crudTest: CrudTestView | undefined): GroupView {
   return {
     tag: g.tag,
     description: g.description,
@@ -156,6 +200,8 @@ function groupView(g: GroupIR, operations: OperationView[], dirs: OutputDirs): G
     moduleIdent: g.moduleIdent,
     importFromGenerated: moduleSpecifier(dirs.generated, `${dirs.handlers}/${g.fileStem}.js`),
     operations,
+    repositories: repositoriesOf(operations),
+    crudTest,
   };
 }
 
@@ -214,7 +260,7 @@ function routeSchema(op: OperationIR): RouteSchema {
   return schema;
 }
 
-function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate | undefined): OperationView {
+function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate | undefined, dirs: OutputDirs): OperationView {
   const renames: Record<string, string> = {};
   for (const p of op.parameters) if (p.in === 'path' && p.routeName !== p.name) renames[p.routeName] = p.name;
   const schema = routeSchema(op);
@@ -233,7 +279,77 @@ function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Va
     paramRenames: Object.keys(renames).length > 0 ? renames : undefined,
     schema,
     test: validate ? testView(api, op, validate) : undefined,
+    crud: op.crud ? crudView(op.crud, dirs) : undefined,
   };
+}
+
+export function repositoriesOf(operations: readonly OperationView[]): GroupView['repositories'] {
+  const byFactory = new Map<string, string>();
+  for (const op of operations) if (op.crud) byFactory.set(op.crud.factory, op.crud.repositoryImport);
+  return [...byFactory].sort(([a], [b]) => (a < b ? -1 : 1)).map(([factory, repositoryImport]) => ({ factory, repositoryImport }));
+}
+
+function crudView(crud: CrudIR, dirs: OutputDirs): CrudView {
+  const names = repositoryNames(crud.model);
+  return {
+    action: crud.action,
+    model: crud.model,
+    label: words(crud.model).join(' '),
+    factory: names.factory,
+    repositoryImport: moduleSpecifier(dirs.handlers, `${dirs.db}/repositories/${names.fileStem}.js`),
+  };
+}
+
+/**
+ * The database-backed test of a resource: five create bodies (unique string fields made distinct), an
+ * update body, and where things live. Undefined when the group has no create/get/list CRUD operations or
+ * no valid body can be derived.
+ */
+function crudTestView(api: ApiIR, ops: readonly OperationIR[], dirs: OutputDirs, validate: Validate): CrudTestView | undefined {
+  const by = (action: CrudAction) => ops.find((o) => o.crud?.action === action);
+  const create = by('create');
+  const get = by('get');
+  const list = by('list');
+  if (!create || !get || !list || create.crud!.model !== get.crud!.model) return undefined;
+  const body = create.requestBody?.contents.find((m) => m.json);
+  if (!body) return undefined;
+  const base = validSample(body.schema, api.schemaDefs, api.schemaRefPrefix);
+  if (!base.ok || base.value === null || typeof base.value !== 'object') return undefined;
+  const model = create.crud!.model;
+  const props = modelProperties(api, model);
+  const unique = Object.entries(props).filter(([, p]) => p['x-backdev-unique'] === true).map(([name, p]) => ({ name, format: p.format }));
+  const payloads: unknown[] = [];
+  for (let i = 1; i <= 5; i++) {
+    const value = { ...(base.value as Record<string, unknown>) };
+    for (const u of unique) {
+      const current = value[u.name];
+      if (typeof current !== 'string') continue;
+      value[u.name] = u.format === 'email' ? `user${i}@example.com` : u.format === 'uuid' ? `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` : `${current}-${i}`;
+    }
+    if (!validate(body.schema, value)) return undefined;
+    payloads.push(value);
+  }
+  const update = by('update');
+  const updateBody = update?.requestBody?.contents.find((m) => m.json);
+  const updateSample = updateBody ? validSample(updateBody.schema, api.schemaDefs, api.schemaRefPrefix) : undefined;
+  const idPath = get.path.replace(/\{[^}]+\}$/, '');
+  return {
+    model,
+    collectionUrl: list.path,
+    itemUrlPrefix: idPath,
+    payloads,
+    update: updateSample?.ok ? updateSample.value : undefined,
+    duplicate: unique.length > 0,
+    hasDelete: by('delete') !== undefined,
+    dbImport: moduleSpecifier(dirs.tests, 'src/db.js'),
+    migrationsDir: moduleSpecifier(dirs.tests, `${dirs.db}/migrations`),
+  };
+}
+
+function modelProperties(api: ApiIR, model: string): Record<string, Record<string, unknown>> {
+  const schema = api.modelSchemas[model];
+  const props = schema && typeof schema === 'object' ? (schema as { properties?: unknown }).properties : undefined;
+  return props && typeof props === 'object' ? (props as Record<string, Record<string, unknown>>) : {};
 }
 
 /** Builds the valid and invalid requests of an operation's generated test from its schemas. */

@@ -77,9 +77,19 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
   const view = {
     name: packageName(root),
     spec: specFile,
-    dependencies: [{ name: 'backdev', version: backdevVersion }, dep('@fastify/swagger'), dep('@fastify/swagger-ui'), dep('fastify'), dep('tsx')],
+    dependencies: [
+      { name: 'backdev', version: backdevVersion },
+      dep('@electric-sql/pglite'),
+      dep('@fastify/swagger'),
+      dep('@fastify/swagger-ui'),
+      dep('fastify'),
+      dep('kysely'),
+      dep('pg'),
+      dep('tsx'),
+    ],
     devDependencies: [
       dep('@types/node'),
+      dep('@types/pg'),
       { name: 'typescript', version: pkg.devDependencies['typescript-7']!.replace(/^npm:typescript@/, '') },
       dep('vitest'),
     ],
@@ -93,6 +103,7 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
     { path: 'README.md', ownership: 'scaffold', content: templates.render('README.md.hbs', view) },
     { path: 'src/app.ts', ownership: 'scaffold', content: await formatTypeScript(templates.render('app.ts.hbs', view), 'src/app.ts') },
     { path: 'src/server.ts', ownership: 'scaffold', content: await formatTypeScript(templates.render('server.ts.hbs', view), 'src/server.ts') },
+    { path: 'vitest.config.ts', ownership: 'scaffold', content: await formatTypeScript(templates.render('vitest.config.ts.hbs', view), 'vitest.config.ts') },
     { path: specFile, ownership: 'scaffold', content: specText },
   ];
   const initPlan: Plan = { generator: GENERATOR, files, warnings: [] };

@@ -4,11 +4,9 @@
  * database (.data/pglite) when neither is set. On PostgreSQL a run is one transaction, so a migration
  * that fails leaves the database as it was.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
-import { createDatabase, describeDatabase } from '../../runtime/db/index.js';
+import { Migrator, NO_MIGRATIONS, type MigrationResultSet } from 'kysely';
+import { createDatabase, describeDatabase, FolderMigrationProvider } from '../../runtime/db/index.js';
 import { findConfig, loadConfig } from '../core/config.js';
 import { BackdevError } from '../core/errors.js';
 import type { Output } from '../core/report.js';
@@ -21,25 +19,6 @@ export interface MigrateOptions {
   target?: string | undefined;
   databaseUrl?: string | undefined;
   cwd?: string | undefined;
-}
-
-/** Reads `<dir>/*.ts` (not `.d.ts`, not `.gen.ts`) as migrations, by file name. */
-export class FolderMigrationProvider implements MigrationProvider {
-  constructor(private readonly dir: string) {}
-
-  async getMigrations(): Promise<Record<string, Migration>> {
-    const out: Record<string, Migration> = {};
-    if (!existsSync(this.dir)) return out;
-    for (const file of readdirSync(this.dir).sort()) {
-      if (!/^\d{4}_[\w-]+\.ts$/.test(file)) continue;
-      const mod = (await import(pathToFileURL(path.join(this.dir, file)).href)) as Partial<Migration>;
-      if (typeof mod.up !== 'function') {
-        throw new BackdevError('OPTION_INVALID', `migration ${file} does not export an up() function`, { location: { file: path.join(this.dir, file) } });
-      }
-      out[file.replace(/\.ts$/, '')] = mod as Migration;
-    }
-    return out;
-  }
 }
 
 function projectRoot(cwd: string): { root: string; migrations: string; dataDir: string } {
@@ -64,6 +43,11 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const { migrations, dataDir } = projectRoot(cwd);
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (options.action !== 'status' && Object.keys(await new FolderMigrationProvider(migrations).getMigrations()).length === 0) {
+    // Nothing to run: do not start a database (PGlite takes seconds) just to find that out.
+    output.out(`migrate: no migrations in ${path.relative(cwd, migrations) || '.'}`);
+    return;
+  }
   const db = createDatabase({ url, dataDir });
   const migrator = new Migrator({ db, provider: new FolderMigrationProvider(migrations) });
   output.out(`migrate: ${path.relative(cwd, migrations) || '.'} on ${describeDatabase({ url, dataDir: path.relative(cwd, dataDir) })}`);

@@ -7,6 +7,15 @@ import { Kysely, PostgresDialect, type Dialect } from 'kysely';
 import { PGliteDialect } from './pglite.js';
 
 export { PGliteDialect } from './pglite.js';
+export {
+  decodeCursor,
+  encodeCursor,
+  FolderMigrationProvider,
+  isForeignKeyViolation,
+  isUniqueViolation,
+  migrateToLatest,
+  violatedConstraint,
+} from './helpers.js';
 
 export interface DatabaseOptions {
   /** A postgres:// URL; defaults to the DATABASE_URL environment variable (`null`: ignore it, use PGlite). */

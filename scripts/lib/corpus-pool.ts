@@ -37,6 +37,8 @@ class Worker {
   handled = 0;
   rss = 0;
   dead = false;
+  /** SIGKILL sent (the exit event may not have arrived yet): no more tasks for this worker. */
+  killed = false;
   private stderrTail = '';
   private readonly exited: Promise<void>;
   private exitInfo = '';
@@ -136,11 +138,14 @@ class Worker {
   }
 
   kill(): void {
-    if (!this.dead) this.child.kill('SIGKILL');
+    if (this.dead || this.killed) return;
+    this.killed = true;
+    this.child.kill('SIGKILL');
   }
 
   async close(): Promise<void> {
     if (this.dead) return;
+    if (this.killed) return this.exited;
     if (this.child.connected) this.child.send({ type: 'exit' } satisfies ToWorker);
     const timer = setTimeout(() => this.kill(), 5000);
     await this.exited;
@@ -160,7 +165,7 @@ export async function generateAll(
     let worker: Worker | undefined;
     try {
       for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
-        if (worker && (worker.dead || worker.handled >= options.recycleAfter || worker.rss > maxRss)) {
+        if (worker && (worker.dead || worker.killed || worker.handled >= options.recycleAfter || worker.rss > maxRss)) {
           await worker.close();
           worker = undefined;
         }

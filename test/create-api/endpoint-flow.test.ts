@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/init/run.js';
-import { backdev, cleanup, REPO, runCommand, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { backdev, cleanup, linkBackdev, REPO, runCommand, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;
 const read = (p: string) => readFileSync(path.join(dir, p), 'utf8');
@@ -12,6 +12,7 @@ const read = (p: string) => readFileSync(path.join(dir, p), 'utf8');
 beforeAll(async () => {
   dir = tempDir('endpoint');
   await runInit({ dir, force: true }, memoryOutput());
+  linkBackdev(dir);
 });
 afterAll(() => cleanup(dir));
 

@@ -10,6 +10,7 @@ import { toFastifySchema, type JsonSchema } from './json-schema.js';
 import { NameTable, toFileStem, toIdentifier } from './names.js';
 import type {
   ApiIR,
+  CrudAction,
   GroupIR,
   MediaIR,
   OperationIR,
@@ -109,6 +110,7 @@ export function buildApi(spec: LoadedSpec): ApiIR {
     operations: Object.freeze(finalOps),
     groups: Object.freeze(groups),
     schemaDefs,
+    modelSchemas: crudModelSchemas(ctx, finalOps),
     schemaRefPrefix: SCHEMA_REF_PREFIX,
     schemaId: SCHEMA_ID,
     warnings: Object.freeze(ctx.warnings),
@@ -185,7 +187,33 @@ function buildOperation(ctx: BuildContext, r: RawOperation, id: string, group: s
     parameters,
     requestBody: buildRequestBody(ctx, r.op.requestBody, subject),
     responses: buildResponses(ctx, r.op.responses, subject),
+    crud: buildCrud(ctx, r.op['x-backdev-crud'], subject),
   };
+}
+
+function crudModelSchemas(ctx: BuildContext, ops: readonly OperationIR[]): Record<string, unknown> {
+  const components = isObject(ctx.doc.components) ? ctx.doc.components : {};
+  const schemas = isObject(components.schemas) ? components.schemas : {};
+  const out: Record<string, unknown> = {};
+  for (const op of ops) if (op.crud) out[op.crud.model] = schemas[op.crud.model];
+  return Object.freeze(out);
+}
+
+const CRUD_ACTIONS = new Set(['list', 'create', 'get', 'update', 'delete']);
+
+function buildCrud(ctx: BuildContext, raw: unknown, subject: string): OperationIR['crud'] {
+  if (raw === undefined) return undefined;
+  const components = isObject(ctx.doc.components) ? ctx.doc.components : {};
+  const schemas = isObject(components.schemas) ? components.schemas : {};
+  if (!isObject(raw) || typeof raw.model !== 'string' || typeof raw.action !== 'string' || !CRUD_ACTIONS.has(raw.action) || !(raw.model in schemas)) {
+    ctx.warnings.push({
+      code: 'CRUD_MARKER_INVALID',
+      subject,
+      message: 'x-backdev-crud needs { model: <a components.schemas name>, action: list|create|get|update|delete }; a plain stub is generated',
+    });
+    return undefined;
+  }
+  return { kind: 'crud', model: raw.model, action: raw.action as CrudAction };
 }
 
 function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): ParameterIR[] {

@@ -21,6 +21,8 @@ export interface ApiIR {
   readonly groups: readonly GroupIR[];
   /** Component schemas converted for Fastify (Ajv / fast-json-stringify), keyed by their spec name. */
   readonly schemaDefs: Readonly<Record<string, JsonSchema>>;
+  /** The spec's own schemas of the models that CRUD operations use (with their x-backdev-* marks). */
+  readonly modelSchemas: Readonly<Record<string, unknown>>;
   /** `$ref` prefix under which `schemaDefs` are registered with Fastify. */
   readonly schemaRefPrefix: string;
   /** The `$id` under which `schemaDefs` are registered with Fastify. */
@@ -61,6 +63,17 @@ export interface OperationIR {
   readonly requestBody: RequestBodyIR | undefined;
   /** Sorted: numeric codes ascending, then `1XX`…`5XX`, then `default`. */
   readonly responses: readonly ResponseIR[];
+  /** Set by `x-backdev-crud` (written by `--endpoint`): the handler is backed by the model's repository. */
+  readonly crud: CrudIR | undefined;
+}
+
+export type CrudAction = 'list' | 'create' | 'get' | 'update' | 'delete';
+
+export interface CrudIR {
+  readonly kind: 'crud';
+  /** The component schema designed as a table. */
+  readonly model: string;
+  readonly action: CrudAction;
 }
 
 export type ParameterLocation = 'path' | 'query' | 'header' | 'cookie';

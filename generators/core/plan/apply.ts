@@ -55,6 +55,13 @@ export function projectFiles(root: string): ProjectFiles {
   let manifest: Manifest | undefined;
   return {
     read,
+    list(rel) {
+      try {
+        return readdirSync(resolveInside(root, rel)).sort();
+      } catch {
+        return [];
+      }
+    },
     recorded(rel) {
       manifest ??= parseManifest(read(MANIFEST_PATH), path.join(root, MANIFEST_PATH));
       return manifest.files[rel];
@@ -162,7 +169,9 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
 
   // Stale files: recorded for this generator, no longer planned.
   for (const [rel, entry] of Object.entries(manifest.files)) {
-    if (!generators.has(entry.generator) || planned.has(rel)) continue;
+    // Append-only files (migrations) are written once and stay recorded: a run that adds nothing to them
+    // does not make them stale.
+    if (!generators.has(entry.generator) || planned.has(rel) || entry.ownership === 'append-only') continue;
     delete next.files[rel];
     const disk = files.read(rel);
     if (disk === undefined) continue;

@@ -34,4 +34,6 @@ export interface ProjectFiles {
   read(relativePath: string): string | undefined;
   /** What the manifest says backdev last wrote at this path, if anything. */
   recorded(relativePath: string): { hash?: string; inputHash?: string } | undefined;
+  /** File names in a folder (not recursive), sorted; empty when it does not exist. */
+  list(relativeDir: string): string[];
 }

@@ -55,6 +55,7 @@ function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   hbs.registerHelper('not', (a: unknown) => !a);
+  hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map((a) => String(a ?? '')).join(''));
 }
 
 export function loadTemplates(generator: string, userDir?: string): TemplateSet {

@@ -67,6 +67,35 @@ export interface NamedImport {
  */
 export function appendToModule(text: string, sections: readonly string[], imports: readonly NamedImport[] = []): string {
   if (sections.length === 0) return text;
+  let out = addImports(text, imports);
+  if (!out.endsWith('\n')) out += '\n';
+  return out + sections.map((s) => `\n${s.trimEnd()}\n`).join('');
+}
+
+/**
+ * Adds `statement` just before the last top-level `return` of function `functionName` (a shutdown hook in
+ * the user's `buildApp`), plus the imports it needs. Returns undefined when the function or its return
+ * cannot be found, so the caller can tell the user what to add instead.
+ */
+export function insertBeforeReturn(
+  text: string,
+  functionName: string,
+  statement: string,
+  imports: readonly NamedImport[],
+): string | undefined {
+  const file = parse(text);
+  const fn = file.getFunction(functionName);
+  const body = fn?.getBody()?.asKind(SyntaxKind.Block);
+  const ret = body?.getStatements().filter((s) => s.isKind(SyntaxKind.ReturnStatement)).at(-1);
+  if (!ret) return undefined;
+  const lineStart = text.lastIndexOf('\n', ret.getStart()) + 1;
+  const indent = text.slice(lineStart, ret.getStart());
+  const withStatement = `${text.slice(0, lineStart)}${statement.split('\n').map((l) => indent + l).join('\n')}\n${text.slice(lineStart)}`;
+  return addImports(withStatement, imports);
+}
+
+/** Adds the named imports a module lacks, as new lines after its last import. */
+export function addImports(text: string, imports: readonly NamedImport[]): string {
   const file = parse(text);
   const have = new Set<string>();
   for (const decl of file.getImportDeclarations()) {
@@ -75,17 +104,10 @@ export function appendToModule(text: string, sections: readonly string[], import
     if (ns) have.add(ns.getText());
   }
   const missing = imports.filter((i) => !have.has(i.name));
-  let out = text;
-  if (missing.length > 0) {
-    const lines = missing.map((i) => `import ${i.typeOnly ? 'type ' : ''}{ ${i.name} } from ${JSON.stringify(i.from)};`).join('\n');
-    const lastImport = file.getImportDeclarations().at(-1);
-    if (lastImport) {
-      const end = lastImport.getEnd();
-      out = `${out.slice(0, end)}\n${lines}${out.slice(end)}`;
-    } else {
-      out = `${lines}\n${out}`;
-    }
-  }
-  if (!out.endsWith('\n')) out += '\n';
-  return out + sections.map((s) => `\n${s.trimEnd()}\n`).join('');
+  if (missing.length === 0) return text;
+  const lines = missing.map((i) => `import ${i.typeOnly ? 'type ' : ''}{ ${i.name} } from ${JSON.stringify(i.from)};`).join('\n');
+  const lastImport = file.getImportDeclarations().at(-1);
+  if (!lastImport) return `${lines}\n${text}`;
+  const end = lastImport.getEnd();
+  return `${text.slice(0, end)}\n${lines}${text.slice(end)}`;
 }

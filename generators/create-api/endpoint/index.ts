@@ -9,7 +9,7 @@ import { toPointer } from '../../core/spec/pointer.js';
 import type { FieldSpec } from '../fields.js';
 import { editJson, parseJson, toPlain, type JsonValue } from './json-edit.js';
 import { resourceNames, type ResourceNames } from './names.js';
-import { buildAdditions, type Additions, type Obj, type Plan } from './resource.js';
+import { buildAdditions, ERROR_SCHEMA, type Additions, type Obj, type Plan } from './resource.js';
 import { editYaml, parseYaml } from './yaml-edit.js';
 
 export { pluralize, resourceNames, singularize } from './names.js';
@@ -79,7 +79,7 @@ export function addEndpoint(specText: string, fileName: string, endpoint: string
     }
   }
 
-  const additions = buildAdditions(names, fields, openapi31);
+  const additions = buildAdditions(names, fields, openapi31, errorSchemaName(root));
   const plan = planEdit(root, additions, names, fileName);
   if (plan.paths.length === 0 && plan.schemas.length === 0 && plan.tag === undefined) {
     return { ...result, text: specText, changed: false };
@@ -132,6 +132,19 @@ function checkOpenApi(spec: unknown, fileName: string): boolean {
   throw new BackdevError('SPEC_NOT_OPENAPI', `${fileName} is not an OpenAPI 3 document: ${what}`, { location });
 }
 
+/**
+ * The schema the resource's error responses use: `Error`, unless the spec already has an `Error` of
+ * another shape (the handlers create-api writes answer `{ error, message }`), then `ApiError`, …
+ */
+function errorSchemaName(root: Obj): string {
+  const schemas = isObj(root.components) && isObj(root.components.schemas) ? root.components.schemas : {};
+  for (const name of ['Error', 'ApiError', 'ResourceError', 'BackdevError']) {
+    const existing = own(schemas, name);
+    if (existing === undefined || deepEqual(existing, ERROR_SCHEMA)) return name;
+  }
+  return 'BackdevResourceError';
+}
+
 function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: string): Plan {
   const conflicts: string[] = [];
   const details: string[] = [];
@@ -150,7 +163,7 @@ function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: str
       );
     }
   }
-  if (own(schemas, 'Error') === undefined) plan.schemas.push(['Error', add.errorSchema]);
+  if (own(schemas, add.errorName) === undefined) plan.schemas.push([add.errorName, add.errorSchema]);
 
   const paths = isObj(root.paths) ? root.paths : {};
   const template = (p: string) => p.replace(/\{[^}]*\}/g, '{}');

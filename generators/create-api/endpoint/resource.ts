@@ -11,6 +11,7 @@ export type Obj = { [key: string]: unknown };
 export interface Additions {
   schemas: [string, Obj][];
   errorSchema: Obj;
+  errorName: string;
   paths: [string, Obj][];
 }
 
@@ -86,7 +87,20 @@ function article(phrase: string): string {
   return /^([aeio]|u[^aeiou][^aeiou])/.test(phrase) ? `an ${phrase}` : `a ${phrase}`;
 }
 
-export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openapi31: boolean): Additions {
+/** The error body of a resource's 4xx responses, and of the handlers create-api writes for them. */
+export const ERROR_SCHEMA: Obj = {
+  type: 'object',
+  required: ['error', 'message'],
+  properties: {
+    error: { type: 'string', description: 'Stable machine-readable code' },
+    message: { type: 'string', description: 'Human-readable explanation' },
+    details: { description: 'Extra information, such as the invalid fields' },
+  },
+};
+
+/** `errorName`: the schema name the error responses refer to (`Error` unless the spec has another `Error`). */
+export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openapi31: boolean, errorName = 'Error'): Additions {
+  const errorSchema = ERROR_SCHEMA;
   const N = names.schemaName;
   const one = names.singularWords.join(' ');
   const many = names.pluralWords.join(' ');
@@ -130,23 +144,17 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
     },
     additionalProperties: false,
   };
-  const errorSchema: Obj = {
-    type: 'object',
-    required: ['error', 'message'],
-    properties: {
-      error: { type: 'string', description: 'Stable machine-readable code' },
-      message: { type: 'string', description: 'Human-readable explanation' },
-      details: { description: 'Extra information, such as the invalid fields' },
-    },
-  };
-
-  const error = (description: string): Obj => ({ description, content: json(ref('Error')) });
+  const error = (description: string): Obj => ({ description, content: json(ref(errorName)) });
   const tags = [names.tag];
+  // Marks the operation as one of the resource's CRUD actions: create-api then writes a handler backed
+  // by the model's repository instead of a 501 stub.
+  const crud = (action: 'list' | 'create' | 'get' | 'update' | 'delete'): Obj => ({ 'x-backdev-crud': { model: N, action } });
   const collection: Obj = {
     get: {
       tags,
       summary: `List ${many}`,
       operationId: names.operationIds.list,
+      ...crud('list'),
       parameters: [
         {
           name: 'limit',
@@ -170,6 +178,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       tags,
       summary: `Create ${article(one)}`,
       operationId: names.operationIds.create,
+      ...crud('create'),
       requestBody: { required: true, content: json(ref(`${N}Create`)) },
       responses: {
         '201': { description: `The created ${one}`, content: json(ref(N)) },
@@ -193,12 +202,14 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       tags,
       summary: `Get ${article(one)}`,
       operationId: names.operationIds.get,
+      ...crud('get'),
       responses: { '200': { description: `The ${one}`, content: json(ref(N)) }, '404': notFound },
     },
     patch: {
       tags,
       summary: `Update ${article(one)}`,
       operationId: names.operationIds.update,
+      ...crud('update'),
       requestBody: { required: true, content: json(ref(`${N}Update`)) },
       responses: {
         '200': { description: `The updated ${one}`, content: json(ref(N)) },
@@ -211,6 +222,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       tags,
       summary: `Delete ${article(one)}`,
       operationId: names.operationIds.delete,
+      ...crud('delete'),
       responses: { '204': { description: `The ${one} was deleted` }, '404': notFound },
     },
   };
@@ -222,6 +234,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       [`${N}Page`, page],
     ],
     errorSchema,
+    errorName,
     paths: [
       [names.collectionPath, collection],
       [names.itemPath, item],

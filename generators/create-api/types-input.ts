@@ -1,0 +1,132 @@
+/**
+ * The document handed to openapi-typescript, made into a form it types correctly. Real specs do things
+ * its output cannot express, and a types file that does not compile is worse than a slightly looser one:
+ * - `$ref`s deep into another object (`#/components/schemas/A/properties/b`, `#/paths/…/schema/items`)
+ *   become indexed-access types that are wrong or circular: they are replaced by a copy of their target;
+ * - a schema position holding a string or number (invalid) becomes `{}` (any value);
+ * - `required` in an `allOf` branch (or schema) that declares no properties of its own becomes
+ *   `WithRequired<…>`, which fails on names no branch declares or on a nullable branch: dropped, and so
+ *   are unknown `required` names elsewhere in an `allOf`;
+ * - `nullable: true` (without `type`) or `type: null` next to `oneOf`/`anyOf` becomes `null & (…)`
+ *   (never, or a circular type): null is made one of the alternatives instead;
+ * - a schema that contains itself through alternatives or array items only (`X = string | X[]`) is a type
+ *   TypeScript cannot resolve inside `components`: the inner reference becomes `{}` (any value);
+ * - `discriminator` makes it add the discriminator property again next to a declared one (a duplicate
+ *   identifier): discriminators are left out (the alternatives and their properties stay).
+ * Validation schemas are converted from the original document; only typing sees this copy.
+ */
+import { parsePointer, resolvePointer } from '../core/spec/pointer.js';
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** `#/components/<kind>/<name>`: what openapi-typescript turns into a named type. */
+const isWholeComponentRef = (ref: string) => /^#\/components\/[^/]+\/[^/]+$/.test(ref);
+
+const SCHEMA_LIST_KEYS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
+const SCHEMA_KEYS = ['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else', 'propertyNames'];
+const SCHEMA_MAP_KEYS = ['properties', 'patternProperties', '$defs', 'definitions'];
+
+export function prepareForTypes(doc: Obj): Obj {
+  const copy = structuredClone(doc);
+  const inlining = new Set<string>();
+
+  /** Returns the node to put in place of `node` (a new object when it changed). */
+  const visit = (node: unknown, inSchema: boolean, depth: number): unknown => {
+    if (Array.isArray(node)) return node.map((v) => visit(v, inSchema, depth));
+    if (!isObject(node)) return inSchema && typeof node !== 'boolean' ? {} : node;
+    if (typeof node.$ref === 'string' && node.$ref.startsWith('#') && !isWholeComponentRef(node.$ref)) {
+      const ref = node.$ref;
+      const target = resolvePointer(copy, ref);
+      if (target === undefined || inlining.has(ref) || depth > 50) return inSchema ? {} : node;
+      inlining.add(ref);
+      const inlined = visit(structuredClone(target), inSchema || looksLikeSchemaRef(ref), depth + 1);
+      inlining.delete(ref);
+      return inlined;
+    }
+    const out: Obj = {};
+    for (const [key, value] of Object.entries(node)) {
+      if (inSchema && SCHEMA_LIST_KEYS.includes(key) && Array.isArray(value)) out[key] = value.map((v) => visit(v, true, depth));
+      else if (inSchema && SCHEMA_KEYS.includes(key)) out[key] = visit(value, true, depth);
+      else if (inSchema && SCHEMA_MAP_KEYS.includes(key) && isObject(value)) {
+        out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)]));
+      } else if (key === 'schema' || (key === 'schemas' && !inSchema)) {
+        out[key] = key === 'schema' ? visit(value, true, depth) : isObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)])) : value;
+      } else if (inSchema && (key === 'example' || key === 'examples' || key === 'default' || key === 'enum' || key === 'const')) {
+        out[key] = value; // data, not schemas
+      } else out[key] = visit(value, false, depth);
+    }
+    if (inSchema) {
+      delete out.discriminator;
+      if (Array.isArray(out.allOf)) dropUnknownRequired(out, copy);
+      const key = Array.isArray(out.oneOf) ? 'oneOf' : Array.isArray(out.anyOf) ? 'anyOf' : undefined;
+      const typeNull = out.type === 'null' || (Array.isArray(out.type) && out.type.includes('null'));
+      if (key && ((out.nullable === true && out.type === undefined) || typeNull)) {
+        out[key] = [...(out[key] as unknown[]), { enum: [null] }];
+        delete out.nullable;
+        if (out.type === 'null') delete out.type;
+        else if (Array.isArray(out.type)) {
+          const rest = out.type.filter((t) => t !== 'null');
+          if (rest.length === 0) delete out.type;
+          else out.type = rest.length === 1 ? rest[0] : rest;
+        }
+      }
+    }
+    return out;
+  };
+  const prepared = visit(copy, false, 0) as Obj;
+  breakUnionCycles(prepared);
+  return prepared;
+}
+
+/** Replaces `$ref`s to a component schema reached from itself through allOf/anyOf/oneOf/items only. */
+function breakUnionCycles(doc: Obj): void {
+  const components = isObject(doc.components) ? doc.components : undefined;
+  const schemas = components && isObject(components.schemas) ? components.schemas : undefined;
+  if (!schemas) return;
+  for (const [name, schema] of Object.entries(schemas)) {
+    const self = `#/components/schemas/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    const walk = (node: unknown): unknown => {
+      if (!isObject(node)) return node;
+      if (node.$ref === self) return {};
+      for (const key of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(node[key])) node[key] = (node[key] as unknown[]).map(walk);
+      if (node.items !== undefined) node.items = walk(node.items);
+      return node;
+    };
+    schemas[name] = walk(schema);
+  }
+}
+
+function looksLikeSchemaRef(ref: string): boolean {
+  const parts = parsePointer(ref);
+  return parts.includes('schema') || parts.includes('schemas') || parts.includes('properties');
+}
+
+/** Property names an allOf branch declares, following whole-component refs and nested allOf. */
+function declared(schema: unknown, doc: Obj, seen = new Set<unknown>()): Set<string> {
+  const names = new Set<string>();
+  if (!isObject(schema) || seen.has(schema)) return names;
+  seen.add(schema);
+  const target = typeof schema.$ref === 'string' ? resolvePointer(doc, schema.$ref) : schema;
+  if (!isObject(target)) return names;
+  if (isObject(target.properties)) for (const k of Object.keys(target.properties)) names.add(k);
+  for (const key of ['allOf', 'anyOf', 'oneOf']) {
+    const list = target[key];
+    if (Array.isArray(list)) for (const b of list) for (const n of declared(b, doc, seen)) names.add(n);
+  }
+  return names;
+}
+
+function dropUnknownRequired(schema: Obj, doc: Obj): void {
+  const branches = schema.allOf as unknown[];
+  const known = new Set<string>();
+  for (const b of branches) for (const n of declared(b, doc)) known.add(n);
+  if (isObject(schema.properties)) for (const k of Object.keys(schema.properties)) known.add(k);
+  const prune = (s: Obj) => {
+    if (!Array.isArray(s.required)) return;
+    if (!isObject(s.properties)) delete s.required;
+    else s.required = s.required.filter((r) => typeof r === 'string' && known.has(r));
+  };
+  prune(schema);
+  for (const b of branches) if (isObject(b) && b.$ref === undefined) prune(b);
+}

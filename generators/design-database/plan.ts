@@ -1,0 +1,149 @@
+/**
+ * design-database: models (+ the last snapshot, + the user's files) → FilePlan[]: a new migration holding
+ * only what changed (append-only), the Kysely `Database` types and the snapshot (generated), a repository
+ * per new model and `src/db.ts` (yours, written once), and a shutdown hook merged into `src/app.ts`.
+ */
+import type { OutputDirs } from '../core/config.js';
+import { diffSchemas, type Migration } from '../core/db/diff.js';
+import { renderMigration } from '../core/db/render-migration.js';
+import { parseSnapshot, serializeSnapshot } from '../core/db/snapshot.js';
+import type { DbSchema } from '../core/db/types.js';
+import { BackdevError, type Warning } from '../core/errors.js';
+import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
+import { loadTemplates } from '../core/render/templates.js';
+import { formatTypeScript } from '../core/render/format.js';
+import { insertBeforeReturn } from '../core/ts/merge.js';
+import { moduleSpecifier } from '../create-api/view-model.js';
+import { designSchema } from './mapping.js';
+import { buildDatabaseView } from './view-model.js';
+
+export const GENERATOR = 'design-database';
+export const SNAPSHOT_PATH = '.backdev/db-snapshot.json';
+const APP_FILE = 'src/app.ts';
+const DB_MODULE = 'src/db.ts';
+
+export type ModelSelection = { kind: 'names'; names: readonly string[] } | { kind: 'all' } | { kind: 'marked' };
+
+export interface DesignOptions {
+  dirs: OutputDirs;
+  models: ModelSelection;
+  primaryKey: 'uuid' | 'identity';
+  renames?: { table?: Record<string, string>; column?: Record<string, string> };
+  allowDestructive?: boolean;
+  templates?: string | undefined;
+}
+
+export interface DesignPlan extends Plan {
+  schema: DbSchema;
+  migration: Migration;
+  /** The migration file written, if anything changed. */
+  migrationFile: string | undefined;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function componentSchemas(doc: Obj): Obj {
+  const components = isObject(doc.components) ? doc.components : {};
+  return isObject(components.schemas) ? components.schemas : {};
+}
+
+/** Which models to design: the selection, plus every model designed before that the spec still has. */
+export function selectModels(doc: Obj, selection: ModelSelection, previous: DbSchema | undefined, file: string): string[] {
+  const schemas = componentSchemas(doc);
+  const isObjectSchema = (s: unknown) => isObject(s) && (s.type === 'object' || isObject(s.properties) || Array.isArray(s.allOf));
+  let chosen: string[];
+  if (selection.kind === 'names') {
+    for (const name of selection.names) {
+      if (!(name in schemas)) {
+        const known = Object.keys(schemas).filter(isObjectSchemaName(schemas)).slice(0, 20).join(', ');
+        throw new BackdevError('OPTION_INVALID', `--model ${name}: no schema "${name}" in ${file} (object schemas: ${known || 'none'})`);
+      }
+    }
+    chosen = [...selection.names];
+  } else if (selection.kind === 'all') {
+    chosen = Object.keys(schemas).filter((n) => isObjectSchema(schemas[n]));
+  } else {
+    chosen = Object.keys(schemas).filter((n) => isObject(schemas[n]) && (schemas[n] as Obj)['x-backdev-table'] === true);
+  }
+  const earlier = (previous?.tables ?? []).map((t) => t.model).filter((m) => !m.includes('.') && m in schemas);
+  return [...new Set([...chosen, ...earlier])].sort();
+}
+
+function isObjectSchemaName(schemas: Obj) {
+  return (n: string) => isObject(schemas[n]) && ((schemas[n] as Obj).type === 'object' || isObject((schemas[n] as Obj).properties));
+}
+
+function nextMigrationNumber(existing: readonly string[]): string {
+  const numbers = existing.map((f) => /^(\d{4})_/.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number);
+  return String((numbers.length > 0 ? Math.max(...numbers) : 0) + 1).padStart(4, '0');
+}
+
+export async function planDesignDatabase(doc: Obj, specFile: string, files: ProjectFiles, options: DesignOptions): Promise<DesignPlan> {
+  const { dirs } = options;
+  const warnings: Warning[] = [];
+  const snapshotText = files.read(SNAPSHOT_PATH);
+  const previous = snapshotText === undefined ? undefined : parseSnapshot(snapshotText, SNAPSHOT_PATH);
+  const models = selectModels(doc, options.models, previous, specFile);
+  if (models.length === 0 && !previous) {
+    throw new BackdevError(
+      'OPTION_INVALID',
+      `no models to design: name them with --model, use --all, or mark schemas with "x-backdev-table: true" in ${specFile}`,
+    );
+  }
+  const schema = designSchema(doc, models, { primaryKey: options.primaryKey, timestamps: true }, warnings);
+  const migration = diffSchemas(previous, schema, options.renames ? { renames: options.renames } : {});
+  if (migration.destructive.length > 0 && !options.allowDestructive) {
+    throw new BackdevError(
+      'DESTRUCTIVE_CHANGE',
+      `this change would lose data; nothing was written. Rerun with --allow-destructive to accept these steps (renames need --rename old:new)`,
+      { details: migration.destructive.map((s) => s.description) },
+    );
+  }
+
+  const templates = loadTemplates(GENERATOR, options.templates);
+  const out: FilePlan[] = [];
+  const migrationsDir = `${dirs.db}/migrations`;
+  let migrationFile: string | undefined;
+  if (migration.steps.length > 0) {
+    migrationFile = `${migrationsDir}/${nextMigrationNumber(files.list(migrationsDir))}_${migration.name}.ts`;
+    out.push({ path: migrationFile, ownership: 'append-only', content: renderMigration(migration) });
+  }
+  const required = (model: string): ReadonlySet<string> | undefined => {
+    const s = componentSchemas(doc)[model];
+    return isObject(s) && Array.isArray(s.required) ? new Set(s.required.filter((r): r is string => typeof r === 'string')) : undefined;
+  };
+  const view = buildDatabaseView(schema, required);
+  out.push({ path: `${dirs.db}/schema.gen.ts`, ownership: 'generated', content: tidy(templates.render('schema.gen.ts.hbs', view)) });
+  out.push({ path: SNAPSHOT_PATH, ownership: 'generated', content: serializeSnapshot(schema) });
+  // Files the user owns are written once; later runs plan them as they are (so they stay recorded as ours).
+  const userFile = async (path: string, create: () => Promise<string>): Promise<FilePlan> => ({
+    path,
+    ownership: 'scaffold',
+    content: files.read(path) ?? (await create()),
+  });
+  for (const model of view.models) {
+    const path = `${dirs.db}/repositories/${model.fileStem}.ts`;
+    out.push(await userFile(path, () => formatTypeScript(templates.render('repository.ts.hbs', { ...view, model }), path)));
+  }
+  const dbView = { imports: { schemaFromDbModule: moduleSpecifier('src', `${dirs.db}/schema.gen.js`) } };
+  out.push(await userFile(DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));
+  const app = files.read(APP_FILE);
+  if (app !== undefined) {
+    const wired = /\bdb\.destroy\(\)/.test(app);
+    const merged = wired ? app : insertBeforeReturn(app, 'buildApp', "app.addHook('onClose', async () => {\n  await db.destroy();\n});", [{ from: './db.js', name: 'db' }]);
+    if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
+    else {
+      warnings.push({
+        code: 'APP_NOT_WIRED',
+        subject: APP_FILE,
+        message: "could not find `return app` in buildApp(); close the database on shutdown yourself: app.addHook('onClose', () => db.destroy())",
+      });
+    }
+  }
+  return { generator: GENERATOR, files: out, warnings, schema, migration, migrationFile };
+}
+
+function tidy(text: string): string {
+  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+}
