@@ -1,5 +1,5 @@
 /** Shared test helpers: temporary projects, tree snapshots, running tsc and commands. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -106,3 +106,41 @@ export const PROJECT_TSCONFIG = JSON.stringify({
   },
   include: ['src'],
 });
+
+export interface Server {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Starts `npm start` in the project on a free port and waits until it answers. */
+export async function startServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  let output = '';
+  const child = spawn(process.execPath, [path.join(dir, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'], {
+    cwd: dir,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    try {
+      await fetch(`${url}/docs/json`);
+      return { url, child, output: () => output };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new Error(`server did not start: ${output}`);
+}
+
+export async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+

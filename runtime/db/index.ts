@@ -3,6 +3,7 @@
  * talks to PostgreSQL through node-postgres; without, it runs an embedded PGlite database stored in
  * `.data/pglite` (or in memory with `dataDir: 'memory://'`), so a new project needs no server.
  */
+import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, type Dialect } from 'kysely';
 import { PGliteDialect } from './pglite.js';
 
@@ -60,6 +61,7 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
   return new PGliteDialect({
     database: async () => {
       const { PGlite, types } = await import('@electric-sql/pglite');
+      if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
       const parsers = { [types.DATE]: (v: string) => v, [types.INT8]: (v: string) => Number(v) };
       return PGlite.create(dataDir === 'memory://' ? { parsers } : { dataDir, parsers });
     },

@@ -3,52 +3,14 @@
  * tests → the server over real HTTP. Once for the 3.0 Petstore-like YAML spec and once for a 3.1 spec with
  * oneOf, type arrays, a recursive schema and $refs into a second file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, runCommand, SPECS, TSC } from '../helpers.js';
+import { backdev, cleanup, runCommand, SPECS, startServer, stopServer } from '../helpers.js';
 
 const projects: string[] = [];
 afterAll(() => projects.forEach(cleanup));
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Starts `npm start` in the project on a free port and waits until it answers. */
-async function startServer(dir: string): Promise<Server> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  let output = '';
-  const child = spawn(process.execPath, [path.join(dir, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'], {
-    cwd: dir,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-    try {
-      await fetch(`${url}/docs/json`);
-      return { url, child, output: () => output };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  child.kill();
-  throw new Error(`server did not start: ${output}`);
-}
-
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((r) => server.child.once('exit', r));
-  server.child.kill('SIGTERM');
-  await exited;
-}
 
 /** init → npm install → tsc → generated tests; returns the project folder. */
 async function newProject(name: string, spec?: string): Promise<string> {
@@ -99,7 +61,7 @@ describe('Petstore-like 3.0 YAML spec', () => {
       expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
       expect(((await (await fetch(`${server.url}/docs/json`)).json()) as { info: { title: string } }).info.title).toBe('Petstore');
     } finally {
-      await stop(server);
+      await stopServer(server);
     }
   });
 });
@@ -128,7 +90,7 @@ describe('3.1 spec with oneOf, type arrays and a $ref to a second file', () => {
       expect(badId.status).toBe(400);
       expect(badId.body.message).toMatch(/id/);
     } finally {
-      await stop(server);
+      await stopServer(server);
     }
   });
 });
