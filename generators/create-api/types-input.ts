@@ -2,7 +2,9 @@
  * The document handed to openapi-typescript, made into a form it types correctly. Real specs do things
  * its output cannot express, and a types file that does not compile is worse than a slightly looser one:
  * - `$ref`s deep into another object (`#/components/schemas/A/properties/b`, `#/paths/…/schema/items`)
- *   become indexed-access types that are wrong or circular: they are replaced by a copy of their target;
+ *   become indexed-access types that are wrong or circular: a schema target is copied once into
+ *   `components.schemas` (named after the end of its pointer) and referred to there; any other target
+ *   is copied in place;
  * - a schema position holding a string or number (invalid) becomes `{}` (any value);
  * - `required` in an `allOf` branch (or schema) that declares no properties of its own becomes
  *   `WithRequired<…>`, which fails on names no branch declares or on a nullable branch: dropped, and so
@@ -29,6 +31,21 @@ const SCHEMA_MAP_KEYS = ['properties', 'patternProperties', '$defs', 'definition
 
 export function prepareForTypes(doc: Obj): Obj {
   const copy = structuredClone(doc);
+  // Deep refs to schemas become refs to hoisted copies (`components.schemas.<name>`), each copied once:
+  // inlining them instead multiplies on specs that chain such refs (one grew 155 KB → 161 MB).
+  const hoisted = new Map<string, string>();
+  const taken = new Set(Object.keys(componentSchemas(copy)));
+  collectDeepRefs(copy)
+    .filter(looksLikeSchemaRef)
+    .sort()
+    .forEach((ref) => {
+      const parts = parsePointer(ref);
+      const base = parts.slice(-2).join('_').replace(/[^A-Za-z0-9_]/g, '_') || 'Schema';
+      let name = base;
+      for (let n = 2; taken.has(name); n++) name = `${base}${n}`;
+      taken.add(name);
+      hoisted.set(ref, name);
+    });
   const inlining = new Set<string>();
 
   /** Returns the node to put in place of `node` (a new object when it changed). */
@@ -37,10 +54,12 @@ export function prepareForTypes(doc: Obj): Obj {
     if (!isObject(node)) return inSchema && typeof node !== 'boolean' ? {} : node;
     if (typeof node.$ref === 'string' && node.$ref.startsWith('#') && !isWholeComponentRef(node.$ref)) {
       const ref = node.$ref;
+      const name = hoisted.get(ref);
+      if (name) return { $ref: `#/components/schemas/${escapeToken(name)}` };
       const target = resolvePointer(copy, ref);
-      if (target === undefined || inlining.has(ref) || depth > 50) return inSchema ? {} : node;
+      if (target === undefined || inlining.has(ref) || depth > 20) return inSchema ? {} : node;
       inlining.add(ref);
-      const inlined = visit(structuredClone(target), inSchema || looksLikeSchemaRef(ref), depth + 1);
+      const inlined = visit(structuredClone(target), inSchema, depth + 1);
       inlining.delete(ref);
       return inlined;
     }
@@ -75,26 +94,41 @@ export function prepareForTypes(doc: Obj): Obj {
     return out;
   };
   const prepared = visit(copy, false, 0) as Obj;
+  if (hoisted.size > 0) {
+    const schemas = componentSchemas(prepared, true);
+    for (const [ref, name] of hoisted) schemas[name] = visit(structuredClone(resolvePointer(copy, ref)), true, 0);
+  }
   breakUnionCycles(prepared);
   return prepared;
 }
 
-/** Replaces `$ref`s to a component schema reached from itself through allOf/anyOf/oneOf/items only. */
-function breakUnionCycles(doc: Obj): void {
-  const components = isObject(doc.components) ? doc.components : undefined;
-  const schemas = components && isObject(components.schemas) ? components.schemas : undefined;
-  if (!schemas) return;
-  for (const [name, schema] of Object.entries(schemas)) {
-    const self = `#/components/schemas/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    const walk = (node: unknown): unknown => {
-      if (!isObject(node)) return node;
-      if (node.$ref === self) return {};
-      for (const key of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(node[key])) node[key] = (node[key] as unknown[]).map(walk);
-      if (node.items !== undefined) node.items = walk(node.items);
-      return node;
-    };
-    schemas[name] = walk(schema);
+function componentSchemas(doc: Obj, create = false): Obj {
+  if (!isObject(doc.components)) {
+    if (!create) return {};
+    doc.components = {};
   }
+  const components = doc.components as Obj;
+  if (!isObject(components.schemas)) {
+    if (!create) return {};
+    components.schemas = {};
+  }
+  return components.schemas as Obj;
+}
+
+const escapeToken = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function collectDeepRefs(doc: unknown): string[] {
+  const refs = new Set<string>();
+  const stack: unknown[] = [doc];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) stack.push(...node);
+    else if (isObject(node)) {
+      if (typeof node.$ref === 'string' && node.$ref.startsWith('#') && !isWholeComponentRef(node.$ref)) refs.add(node.$ref);
+      for (const v of Object.values(node)) if (v !== null && typeof v === 'object') stack.push(v);
+    }
+  }
+  return [...refs];
 }
 
 function looksLikeSchemaRef(ref: string): boolean {
@@ -129,4 +163,20 @@ function dropUnknownRequired(schema: Obj, doc: Obj): void {
   };
   prune(schema);
   for (const b of branches) if (isObject(b) && b.$ref === undefined) prune(b);
+}
+
+/** Replaces `$ref`s to a component schema reached from itself through allOf/anyOf/oneOf/items only. */
+function breakUnionCycles(doc: Obj): void {
+  const schemas = componentSchemas(doc);
+  for (const [name, schema] of Object.entries(schemas)) {
+    const self = `#/components/schemas/${escapeToken(name)}`;
+    const walk = (node: unknown): unknown => {
+      if (!isObject(node)) return node;
+      if (node.$ref === self) return {};
+      for (const key of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(node[key])) node[key] = (node[key] as unknown[]).map(walk);
+      if (node.items !== undefined) node.items = walk(node.items);
+      return node;
+    };
+    schemas[name] = walk(schema);
+  }
 }

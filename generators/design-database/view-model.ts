@@ -5,7 +5,8 @@
  * the only spec text in them, go through `stringLiteral`.
  */
 import type { ColumnIR, DbSchema, TableIR } from '../core/db/types.js';
-import { camelCase, NameTable, toFileStem, toIdentifier } from '../core/ir/names.js';
+import { createHash } from 'node:crypto';
+import { camelCase, kebabCase, NameTable, toFileStem, toIdentifier } from '../core/ir/names.js';
 import { stringLiteral } from '../core/render/escape.js';
 
 export interface DesignDatabaseView {
@@ -118,7 +119,10 @@ const TIMESTAMP_COLUMNS = new Set(['created_at', 'updated_at']);
 /** Names of a model's repository: its file stem (`db/repositories/<stem>.ts`), entity type and factory. */
 export function repositoryNames(model: string): { fileStem: string; entity: string; factory: string } {
   const entity = toIdentifier(model, 'pascal', 'Entity');
-  return { fileStem: toFileStem(model, 'model'), entity, factory: `${camelCase(entity) || 'entity'}Repository` };
+  // A long name is cut with a hash of the whole, so that two models never share a file.
+  let fileStem = kebabCase(model) || 'model';
+  if (fileStem.length > 80) fileStem = `${fileStem.slice(0, 70).replace(/-+$/, '')}-${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
+  return { fileStem: toFileStem(fileStem, 'model'), entity, factory: `${camelCase(entity) || 'entity'}Repository` };
 }
 
 export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: string) => ReadonlySet<string> | undefined): DesignDatabaseView {
