@@ -74,6 +74,25 @@ function isObjectSchemaName(schemas: Obj) {
   return (n: string) => isObject(schemas[n]) && ((schemas[n] as Obj).type === 'object' || isObject((schemas[n] as Obj).properties));
 }
 
+/**
+ * A migration runs in one transaction, and PostgreSQL can only hold so many locks in one (64 per
+ * connection slot by default): dropping hundreds of tables at once fails with "out of shared memory".
+ * A large change is therefore cut into consecutive migrations of at most this many steps; the step order
+ * (tables before the foreign keys that need them) is kept, so each part applies and reverts on its own.
+ */
+export const MAX_STEPS_PER_MIGRATION = 100;
+
+export function splitMigration(migration: Migration): Migration[] {
+  const { steps } = migration;
+  if (steps.length === 0) return [];
+  if (steps.length <= MAX_STEPS_PER_MIGRATION) return [migration];
+  const count = Math.ceil(steps.length / MAX_STEPS_PER_MIGRATION);
+  return Array.from({ length: count }, (_, i) => {
+    const part = steps.slice(i * MAX_STEPS_PER_MIGRATION, (i + 1) * MAX_STEPS_PER_MIGRATION);
+    return { steps: part, destructive: part.filter((s) => s.destructive), name: `${migration.name}_part${i + 1}_of_${count}` };
+  });
+}
+
 function nextMigrationNumber(existing: readonly string[]): string {
   const numbers = existing.map((f) => /^(\d{4})_/.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number);
   return String((numbers.length > 0 ? Math.max(...numbers) : 0) + 1).padStart(4, '0');
@@ -105,9 +124,12 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   const out: FilePlan[] = [];
   const migrationsDir = `${dirs.db}/migrations`;
   let migrationFile: string | undefined;
-  if (migration.steps.length > 0) {
-    migrationFile = `${migrationsDir}/${nextMigrationNumber(files.list(migrationsDir))}_${migration.name}.ts`;
-    out.push({ path: migrationFile, ownership: 'append-only', content: renderMigration(migration) });
+  const parts = splitMigration(migration);
+  let number = Number(nextMigrationNumber(files.list(migrationsDir)));
+  for (const part of parts) {
+    const file = `${migrationsDir}/${String(number++).padStart(4, '0')}_${part.name}.ts`;
+    migrationFile ??= file;
+    out.push({ path: file, ownership: 'append-only', content: renderMigration(part) });
   }
   const required = (model: string): ReadonlySet<string> | undefined => {
     const s = componentSchemas(doc)[model];

@@ -1,12 +1,12 @@
 /**
  * `backdev migrate up|down|status|to <name>`: runs the project's Kysely migrations (db/migrations/*.ts)
  * with Kysely's Migrator against `--database-url` / DATABASE_URL, or the project's embedded PGlite
- * database (.data/pglite) when neither is set. On PostgreSQL a run is one transaction, so a migration
- * that fails leaves the database as it was.
+ * database (.data/pglite) when neither is set. Each migration runs in its own transaction: one that
+ * fails is rolled back, and the ones before it stay applied.
  */
 import path from 'node:path';
-import { Migrator, NO_MIGRATIONS, type MigrationResultSet } from 'kysely';
-import { createDatabase, describeDatabase, FolderMigrationProvider } from '../../runtime/db/index.js';
+import { Migrator, type MigrationResultSet } from 'kysely';
+import { createDatabase, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
 import { findConfig, loadConfig } from '../core/config.js';
 import { BackdevError } from '../core/errors.js';
 import type { Output } from '../core/report.js';
@@ -34,7 +34,7 @@ function report(results: MigrationResultSet, output: Output, verb: string): void
   }
   if (results.error) {
     const err = results.error as Error;
-    throw new BackdevError('MIGRATION_FAILED', `migration failed: ${err.message}; the database is as it was before this run`, { cause: err });
+    throw new BackdevError('MIGRATION_FAILED', `migration failed: ${err.message}; it was rolled back (the migrations listed before it stay applied)`, { cause: err });
   }
   if ((results.results ?? []).length === 0) output.out('  nothing to do');
 }
@@ -61,17 +61,35 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
         return;
       }
       case 'up':
-        return report(await migrator.migrateToLatest(), output, 'applied');
-      case 'down':
-        return report(await migrator.migrateDown(), output, 'reverted');
+        return report(await migrateStepwise(migrator, 'up'), output, 'applied');
+      case 'down': {
+        let first = true;
+        return report(await migrateStepwise(migrator, 'down', () => (first ? !(first = false) : false)), output, 'reverted');
+      }
       case 'to': {
         if (!options.target) throw new BackdevError('OPTION_INVALID', 'migrate to needs a migration name (or "zero")');
-        if (options.target === 'zero') return report(await migrator.migrateTo(NO_MIGRATIONS), output, 'reverted');
-        const names = (await migrator.getMigrations()).map((m) => m.name);
-        if (!names.includes(options.target)) {
-          throw new BackdevError('OPTION_INVALID', `no migration named "${options.target}" (known: ${names.join(', ') || 'none'}, zero)`);
+        if (options.target === 'zero') return report(await migrateStepwise(migrator, 'down'), output, 'reverted');
+        const all = await migrator.getMigrations();
+        const index = all.findIndex((m) => m.name === options.target);
+        if (index < 0) {
+          throw new BackdevError('OPTION_INVALID', `no migration named "${options.target}" (known: ${all.map((m) => m.name).join(', ') || 'none'}, zero)`);
         }
-        return report(await migrator.migrateTo(options.target), output, 'migrated');
+        if (all[index]!.executedAt) {
+          // Revert everything applied after the target.
+          const after = new Set(all.slice(index + 1).map((m) => m.name));
+          return report(await migrateStepwise(migrator, 'down', (name) => after.has(name)), output, 'reverted');
+        }
+        const upTo = new Set(all.slice(0, index + 1).map((m) => m.name));
+        const pending = all.filter((m) => !m.executedAt && upTo.has(m.name)).length;
+        let done = 0;
+        const results: NonNullable<MigrationResultSet['results']> = [];
+        while (done < pending) {
+          const step = await migrator.migrateUp();
+          results.push(...(step.results ?? []));
+          if (step.error || (step.results ?? []).length === 0) return report({ error: step.error, results }, output, 'applied');
+          done++;
+        }
+        return report({ results }, output, 'applied');
       }
     }
   } finally {

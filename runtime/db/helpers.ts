@@ -58,9 +58,34 @@ export class FolderMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Applies every pending migration in `dir`; throws when one fails. */
+/**
+ * Runs migrations one transaction each (Kysely's Migrator would run a whole batch in one, and a large
+ * batch can exceed PostgreSQL's lock table): `up` applies every pending one, `down` reverts applied ones
+ * while `more(name)` says to go on (all of them by default). Stops at the first failure, which is in
+ * `error`; everything before it stays applied.
+ */
+export async function migrateStepwise(
+  migrator: Migrator,
+  direction: 'up' | 'down',
+  more: (appliedName: string) => boolean = () => true,
+): Promise<MigrationResultSet> {
+  const results: NonNullable<MigrationResultSet['results']> = [];
+  for (;;) {
+    if (direction === 'down') {
+      const applied = (await migrator.getMigrations()).filter((m) => m.executedAt);
+      const last = applied.at(-1);
+      if (!last || !more(last.name)) return { results };
+    }
+    const step = direction === 'up' ? await migrator.migrateUp() : await migrator.migrateDown();
+    results.push(...(step.results ?? []));
+    if (step.error) return { error: step.error, results };
+    if ((step.results ?? []).length === 0) return { results };
+  }
+}
+
+/** Applies every pending migration in `dir`, one transaction each; throws when one fails. */
 export async function migrateToLatest(db: Kysely<any>, dir: string): Promise<MigrationResultSet> {
-  const result = await new Migrator({ db, provider: new FolderMigrationProvider(dir) }).migrateToLatest();
+  const result = await migrateStepwise(new Migrator({ db, provider: new FolderMigrationProvider(dir) }), 'up');
   if (result.error) throw result.error;
   return result;
 }

@@ -14,6 +14,7 @@ export {
   FolderMigrationProvider,
   isForeignKeyViolation,
   isUniqueViolation,
+  migrateStepwise,
   migrateToLatest,
   violatedConstraint,
 } from './helpers.js';
