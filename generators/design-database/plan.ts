@@ -145,6 +145,8 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
     content: files.read(path) ?? (await create()),
   });
   for (const model of view.models) {
+    const base = `${dirs.db}/repositories/${model.fileStem}.gen.ts`;
+    out.push({ path: base, ownership: 'generated', content: tidy(templates.render('repository.gen.ts.hbs', { ...view, model })) });
     const path = `${dirs.db}/repositories/${model.fileStem}.ts`;
     out.push(await userFile(path, () => formatTypeScript(templates.render('repository.ts.hbs', { ...view, model }), path)));
   }

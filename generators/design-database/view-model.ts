@@ -61,8 +61,10 @@ export interface ModelView {
   tableType: string;
   /** Entity type name (`Product`). */
   entity: string;
-  /** Factory name (`productRepository`). */
+  /** Factory name (`productRepository`), in the user's file. */
   factory: string;
+  /** Factory of the generated part (`createProductRepository`). */
+  baseFactory: string;
   /** `db/repositories/<fileStem>.ts` */
   fileStem: string;
   fields: EntityField[];
@@ -165,6 +167,7 @@ export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: 
       tableType: tables[i]!.typeName,
       entity: names.entity,
       factory: names.factory,
+      baseFactory: `create${names.entity}Repository`,
       fileStem: names.fileStem,
       fields,
       key,
