@@ -11,6 +11,8 @@ import { NameTable, toFileStem, toIdentifier } from './names.js';
 import type {
   ApiIR,
   CrudAction,
+  SecurityRequirement,
+  SecuritySchemeIR,
   GroupIR,
   MediaIR,
   OperationIR,
@@ -111,6 +113,8 @@ export function buildApi(spec: LoadedSpec): ApiIR {
     groups: Object.freeze(groups),
     schemaDefs,
     modelSchemas: crudModelSchemas(ctx, finalOps),
+    securitySchemes: Object.freeze(buildSecuritySchemes(ctx)),
+    defaultSecurity: buildSecurity(ctx, ctx.doc.security, 'the document'),
     schemaRefPrefix: SCHEMA_REF_PREFIX,
     schemaId: SCHEMA_ID,
     warnings: Object.freeze(ctx.warnings),
@@ -188,7 +192,66 @@ function buildOperation(ctx: BuildContext, r: RawOperation, id: string, group: s
     requestBody: buildRequestBody(ctx, r.op.requestBody, subject),
     responses: buildResponses(ctx, r.op.responses, subject),
     crud: buildCrud(ctx, r.op['x-backdev-crud'], subject),
+    security: buildSecurity(ctx, r.op.security, subject),
   };
+}
+
+/** A `security` list as written; an alternative naming an unknown scheme is kept and fails closed at runtime. */
+function buildSecurity(ctx: BuildContext, raw: unknown, subject: string): SecurityRequirement[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw)) {
+    ctx.warnings.push({ code: 'SECURITY_INVALID', subject, message: '"security" must be a list of requirement objects; ignored' });
+    return undefined;
+  }
+  const components = isObject(ctx.doc.components) ? ctx.doc.components : {};
+  const schemes = isObject(components.securitySchemes) ? components.securitySchemes : {};
+  const out: SecurityRequirement[] = [];
+  for (const requirement of raw) {
+    if (!isObject(requirement)) continue;
+    const entry: Record<string, string[]> = {};
+    for (const [name, scopes] of Object.entries(requirement)) {
+      if (!(name in schemes)) {
+        ctx.warnings.push({
+          code: 'SECURITY_UNKNOWN_SCHEME',
+          subject,
+          message: `security names "${name}", which is not in components.securitySchemes; that alternative never passes`,
+        });
+      }
+      entry[name] = Array.isArray(scopes) ? scopes.filter((x): x is string => typeof x === 'string') : [];
+    }
+    out.push(Object.freeze(entry));
+  }
+  return out;
+}
+
+function buildSecuritySchemes(ctx: BuildContext): SecuritySchemeIR[] {
+  const components = isObject(ctx.doc.components) ? ctx.doc.components : {};
+  const raw = isObject(components.securitySchemes) ? components.securitySchemes : {};
+  const out: SecuritySchemeIR[] = [];
+  for (const name of Object.keys(raw).sort()) {
+    const s = deref(ctx.doc, raw[name]);
+    const subject = `security scheme ${name}`;
+    if (!isObject(s)) continue;
+    const scheme = typeof s.scheme === 'string' ? s.scheme.toLowerCase() : undefined;
+    if (s.type === 'http' && scheme === 'bearer') out.push({ kind: 'security-scheme', name, type: 'http-bearer', bearerFormat: str(s.bearerFormat) });
+    else if (s.type === 'http' && scheme === 'basic') out.push({ kind: 'security-scheme', name, type: 'http-basic' });
+    else if (s.type === 'apiKey' && typeof s.name === 'string' && (s.in === 'header' || s.in === 'query' || s.in === 'cookie')) {
+      out.push({ kind: 'security-scheme', name, type: 'apiKey', in: s.in, paramName: s.in === 'header' ? s.name.toLowerCase() : s.name });
+    } else if (s.type === 'oauth2') {
+      const scopes = new Set<string>();
+      if (isObject(s.flows)) for (const flow of Object.values(s.flows)) if (isObject(flow) && isObject(flow.scopes)) for (const sc of Object.keys(flow.scopes)) scopes.add(sc);
+      out.push({ kind: 'security-scheme', name, type: 'oauth2', scopes: [...scopes].sort() });
+    } else if (s.type === 'openIdConnect' && typeof s.openIdConnectUrl === 'string') {
+      out.push({ kind: 'security-scheme', name, type: 'openIdConnect', url: s.openIdConnectUrl });
+    } else {
+      ctx.warnings.push({
+        code: 'SECURITY_SCHEME_UNSUPPORTED',
+        subject,
+        message: `type ${String(s.type)}${scheme ? ` (scheme ${scheme})` : ''} is not supported; operations that require only it always answer 401`,
+      });
+    }
+  }
+  return out;
 }
 
 function crudModelSchemas(ctx: BuildContext, ops: readonly OperationIR[]): Record<string, unknown> {

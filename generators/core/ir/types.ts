@@ -27,8 +27,25 @@ export interface ApiIR {
   readonly schemaRefPrefix: string;
   /** The `$id` under which `schemaDefs` are registered with Fastify. */
   readonly schemaId: string;
+  /** `components.securitySchemes`, sorted by name. */
+  readonly securitySchemes: readonly SecuritySchemeIR[];
+  /** The document's top-level `security` (undefined when absent: operations are public by default). */
+  readonly defaultSecurity: readonly SecurityRequirement[] | undefined;
   readonly warnings: readonly Warning[];
 }
+
+/**
+ * One alternative of an OpenAPI security requirement list: every named scheme must pass, with at least
+ * the listed scopes. A list of them is OR; `[]` makes an operation public.
+ */
+export type SecurityRequirement = Readonly<Record<string, readonly string[]>>;
+
+export type SecuritySchemeIR =
+  | { readonly kind: 'security-scheme'; readonly name: string; readonly type: 'http-bearer'; readonly bearerFormat: string | undefined }
+  | { readonly kind: 'security-scheme'; readonly name: string; readonly type: 'http-basic' }
+  | { readonly kind: 'security-scheme'; readonly name: string; readonly type: 'apiKey'; readonly in: 'header' | 'query' | 'cookie'; readonly paramName: string }
+  | { readonly kind: 'security-scheme'; readonly name: string; readonly type: 'oauth2'; readonly scopes: readonly string[] }
+  | { readonly kind: 'security-scheme'; readonly name: string; readonly type: 'openIdConnect'; readonly url: string };
 
 /** A set of operations that share a handler file and a test file (one per tag). */
 export interface GroupIR {
@@ -65,6 +82,8 @@ export interface OperationIR {
   readonly responses: readonly ResponseIR[];
   /** Set by `x-backdev-crud` (written by `--endpoint`): the handler is backed by the model's repository. */
   readonly crud: CrudIR | undefined;
+  /** The operation's own `security`; undefined means the document's default applies. */
+  readonly security: readonly SecurityRequirement[] | undefined;
 }
 
 export type CrudAction = 'list' | 'create' | 'get' | 'update' | 'delete';
