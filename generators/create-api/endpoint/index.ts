@@ -42,6 +42,30 @@ export function addEndpoint(specText: string, fileName: string, endpoint: string
     ],
   };
 
+  const source = openSpecForEdit(specText, fileName);
+  const root = source.root;
+  const openapi31 = source.openapi31;
+
+  const additions = buildAdditions(names, fields, openapi31, errorSchemaName(root));
+  const plan = planEdit(root, additions, names, fileName);
+  if (plan.paths.length === 0 && plan.schemas.length === 0 && plan.tag === undefined) {
+    return { ...result, text: specText, changed: false };
+  }
+  const text = writeSpecEdit(source, plan);
+  return { ...result, text, changed: text !== specText };
+}
+
+/** A spec text parsed for editing: JSON (order kept) or a YAML document (comments and layout kept). */
+export interface SpecSource {
+  bom: string;
+  text: string;
+  json: JsonValue | undefined;
+  yamlDoc: ReturnType<typeof parseYaml> | undefined;
+  root: Obj;
+  openapi31: boolean;
+}
+
+export function openSpecForEdit(specText: string, fileName: string): SpecSource {
   const bom = specText.startsWith('\uFEFF') ? '\uFEFF' : '';
   const text = specText.slice(bom.length);
   // A `.json` file is JSON; another file is JSON when it starts with `{` and parses as JSON (else it is YAML,
@@ -55,10 +79,8 @@ export function addEndpoint(specText: string, fileName: string, endpoint: string
       json = undefined;
     }
   }
-  const isJson = json !== undefined;
-  const yamlDoc = isJson ? undefined : parseYaml(text, fileName);
+  const yamlDoc = json !== undefined ? undefined : parseYaml(text, fileName);
   const spec = json !== undefined ? toPlain(json) : (yamlDoc!.toJS({ maxAliasCount: -1 }) as unknown);
-
   const openapi31 = checkOpenApi(spec, fileName);
   const root = spec as Obj;
   for (const [key, where] of [
@@ -69,23 +91,18 @@ export function addEndpoint(specText: string, fileName: string, endpoint: string
     const value = isObj(where) ? where[key] : undefined;
     if (value !== undefined && value !== null && !isObj(value)) {
       const pointer = key === 'schemas' ? '/components/schemas' : `/${key}`;
-      throw new BackdevError(
-        'SPEC_INVALID',
-        `"${pointer.slice(1).replace('/', '.')}" must be a mapping in ${fileName}`,
-        {
-          location: { file: fileName, pointer },
-        },
-      );
+      throw new BackdevError('SPEC_INVALID', `"${pointer.slice(1).replace('/', '.')}" must be a mapping in ${fileName}`, {
+        location: { file: fileName, pointer },
+      });
     }
   }
+  return { bom, text, json, yamlDoc, root, openapi31 };
+}
 
-  const additions = buildAdditions(names, fields, openapi31, errorSchemaName(root));
-  const plan = planEdit(root, additions, names, fileName);
-  if (plan.paths.length === 0 && plan.schemas.length === 0 && plan.tag === undefined) {
-    return { ...result, text: specText, changed: false };
-  }
-  const edited = json !== undefined ? editJson(text, json, plan) : editYaml(text, yamlDoc!, plan);
-  return { ...result, text: bom + edited, changed: edited !== text };
+/** Applies `plan` to the source text, keeping everything that was there. */
+export function writeSpecEdit(source: SpecSource, plan: Plan): string {
+  const edited = source.json !== undefined ? editJson(source.text, source.json, plan) : editYaml(source.text, source.yamlDoc!, plan);
+  return source.bom + edited;
 }
 
 function checkFields(fields: FieldSpec[]): void {

@@ -22,6 +22,8 @@ export interface Plan {
   schemas: [string, Obj][];
   /** Item to append to the top-level `tags` list. */
   tag: Obj | undefined;
+  /** Entries to append to `components.securitySchemes` (add-auth). */
+  securitySchemes?: [string, Obj][];
 }
 
 const ref = (name: string): Obj => ({ $ref: `#/components/schemas/${name}` });

@@ -113,6 +113,7 @@ export function editYaml(text: string, source: Document.Parsed, plan: Plan): str
   const targets: [string[], [string, Obj][]][] = [
     [['paths'], plan.paths],
     [['components', 'schemas'], plan.schemas],
+    [['components', 'securitySchemes'], plan.securitySchemes ?? []],
   ];
   for (const [path, entries] of targets) {
     if (entries.length === 0) continue;
