@@ -19,6 +19,7 @@ import type {
 import { checkName, foreignKeyName, indexName, primaryKeyName, singularize, SqlNameTable, tableName, toSqlName } from '../core/db/names.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import { parsePointer, resolvePointer, toPointer } from '../core/spec/pointer.js';
+import { deepFreeze } from '../core/freeze.js';
 
 export interface MappingOptions {
   /** The primary key added to a model without an `id` property: `uuid` (gen_random_uuid()) or a bigint identity. */
@@ -800,10 +801,3 @@ function stronglyConnected(nodes: string[], edges: Map<string, Set<string>>): Ma
   return component;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

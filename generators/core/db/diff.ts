@@ -15,6 +15,7 @@
 import { BackdevError } from '../errors.js';
 import { primaryKeyName } from './names.js';
 import type { CheckIR, ColumnIR, DbSchema, DefaultIR, ForeignKeyIR, IndexIR, SqlType, TableIR } from './types.js';
+import { deepFreeze } from '../freeze.js';
 
 export interface DiffOptions {
   renames?: {
@@ -688,10 +689,3 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

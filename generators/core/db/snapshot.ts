@@ -8,6 +8,7 @@ import { BackdevError } from '../errors.js';
 import { toPointer } from '../spec/pointer.js';
 import { isSqlName } from './names.js';
 import type { CheckIR, ColumnIR, DbSchema, DefaultIR, ForeignKeyIR, IndexIR, ScalarSqlType, SqlType, TableIR } from './types.js';
+import { deepFreeze } from '../freeze.js';
 
 const SQL_TYPES: readonly ScalarSqlType[] = ['uuid', 'text', 'varchar', 'integer', 'bigint', 'double precision', 'numeric', 'boolean', 'date', 'timestamptz', 'jsonb'];
 const EXPRESSIONS = ['gen_random_uuid()', 'now()'] as const;
@@ -254,10 +255,3 @@ function isJson(v: unknown, depth = 0): boolean {
   return false;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
