@@ -122,6 +122,40 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
       },
     )
     .command(
+      'add-auth',
+      'Enforce the spec\'s security: JWT bearer, OIDC/OAuth2 scopes, API keys, HTTP Basic; --accounts adds local accounts',
+      (y) =>
+        writeOptions(y)
+          .option('spec', { type: 'string', describe: 'Spec file (default: "spec" in backdev.config.json)' })
+          .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('scheme', { type: 'string', array: true, describe: 'Only these securitySchemes (repeatable); default: all' })
+          .option('accounts', { type: 'boolean', describe: 'Add register / login / refresh / logout endpoints with rotating refresh tokens' })
+          .option('templates', { type: 'string', describe: 'Folder of template overrides' })
+          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the auth wiring is out of date' })
+          .conflicts('check', 'dry-run')
+          .example('$0 add-auth', 'enforce every security scheme the spec declares')
+          .example('$0 add-auth --accounts', 'local accounts: users table, login, refresh-token rotation')
+          .epilog('Configuration comes from AUTH_* environment variables, listed in the generated .env.example.'),
+      async (args) => {
+        const { runAddAuth } = await import('./add-auth/run.js');
+        const result = await runAddAuth(
+          {
+            spec: args.spec,
+            out: args.out,
+            schemes: args.scheme,
+            accounts: args.accounts,
+            templates: args.templates,
+            force: args.force,
+            dryRun: args['dry-run'],
+            check: args.check,
+            verbose: args.verbose,
+          },
+          output,
+        );
+        if (result.exitCode !== 0) exit(result.exitCode);
+      },
+    )
+    .command(
       'migrate <action> [target]',
       'Apply or revert the project\'s migrations (PostgreSQL with DATABASE_URL, else the embedded PGlite database in .data/)',
       (y) =>

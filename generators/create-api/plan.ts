@@ -149,6 +149,9 @@ function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles,
         ? [{ from: 'backdev/runtime/db', name: 'isUniqueViolation' }, { from: view.imports.dbFromHandlers, name: 'db' }]
         : []),
       ...group.repositories.map((r) => ({ from: r.repositoryImport, name: r.factory })),
+      ...(group.usesAccounts
+        ? [{ from: 'backdev/runtime/auth', name: 'AccountError' }, { from: view.imports.authFromHandlers, name: 'accounts' }]
+        : []),
     ],
   });
 }

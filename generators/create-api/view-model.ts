@@ -34,6 +34,8 @@ export interface CreateApiView {
 export interface ImportsView {
   /** From a handler file to the project's database module (`../db.js`). */
   dbFromHandlers: string;
+  /** From a handler file to the auth module (`../auth.js`). */
+  authFromHandlers: string;
   /** The handlers folder, relative to the project root (`src/handlers`). */
   handlersDir: string;
   /** From a handler file to `handlers.gen.js` (`../generated/handlers.gen.js`). */
@@ -57,6 +59,8 @@ export interface GroupView {
   operations: OperationView[];
   /** Repositories the group's CRUD handlers use (distinct, sorted by factory); empty without CRUD. */
   repositories: { factory: string; repositoryImport: string }[];
+  /** Whether the group's handlers use the local accounts (`src/auth.ts`). */
+  usesAccounts: boolean;
   /** The database-backed test of the group's resource (a create, get and list operation are needed). */
   crudTest: CrudTestView | undefined;
 }
@@ -107,6 +111,8 @@ export interface OperationView {
   test: TestView | undefined;
   /** For operations `--endpoint` added: the handler is written against the model's repository. */
   crud: CrudView | undefined;
+  /** For operations `add-auth --accounts` added: register, login, refresh or logout. */
+  account: 'register' | 'login' | 'refresh' | 'logout' | undefined;
 }
 
 export interface CrudView {
@@ -174,6 +180,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
     api: { title: api.title, version: api.version, description: api.description },
     imports: {
       dbFromHandlers: moduleSpecifier(dirs.handlers, 'src/db.js'),
+      authFromHandlers: moduleSpecifier(dirs.handlers, 'src/auth.js'),
       handlersDir: dirs.handlers,
       generatedFromHandlers: moduleSpecifier(dirs.handlers, `${dirs.generated}/handlers.gen.js`),
       appFromTests: moduleSpecifier(dirs.tests, 'src/app.js'),
@@ -201,6 +208,7 @@ function groupView(g: GroupIR, operations: OperationView[], dirs: OutputDirs, cr
     importFromGenerated: moduleSpecifier(dirs.generated, `${dirs.handlers}/${g.fileStem}.js`),
     operations,
     repositories: repositoriesOf(operations),
+    usesAccounts: operations.some((o) => o.account !== undefined),
     crudTest,
   };
 }
@@ -280,6 +288,7 @@ function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Va
     schema,
     test: validate ? testView(api, op, validate) : undefined,
     crud: op.crud ? crudView(op.crud, dirs) : undefined,
+    account: op.account,
   };
 }
 

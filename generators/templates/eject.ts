@@ -9,7 +9,7 @@ import { BackdevError } from '../core/errors.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../core/render/templates.js';
 import type { Output } from '../core/report.js';
 
-export const GENERATORS_WITH_TEMPLATES = ['create-api', 'design-database', 'init'];
+export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'create-api', 'design-database', 'init'];
 
 export interface EjectOptions {
   generator: string;

@@ -193,8 +193,11 @@ function buildOperation(ctx: BuildContext, r: RawOperation, id: string, group: s
     responses: buildResponses(ctx, r.op.responses, subject),
     crud: buildCrud(ctx, r.op['x-backdev-crud'], subject),
     security: buildSecurity(ctx, r.op.security, subject),
+    account: ACCOUNT_ACTIONS.has(r.op['x-backdev-auth'] as string) ? (r.op['x-backdev-auth'] as OperationIR['account']) : undefined,
   };
 }
+
+const ACCOUNT_ACTIONS = new Set(['register', 'login', 'refresh', 'logout']);
 
 /** A `security` list as written; an alternative naming an unknown scheme is kept and fails closed at runtime. */
 function buildSecurity(ctx: BuildContext, raw: unknown, subject: string): SecurityRequirement[] | undefined {

@@ -82,6 +82,8 @@ export interface OperationIR {
   readonly responses: readonly ResponseIR[];
   /** Set by `x-backdev-crud` (written by `--endpoint`): the handler is backed by the model's repository. */
   readonly crud: CrudIR | undefined;
+  /** Set by `x-backdev-auth` (written by `add-auth --accounts`): the handler uses the local accounts. */
+  readonly account: 'register' | 'login' | 'refresh' | 'logout' | undefined;
   /** The operation's own `security`; undefined means the document's default applies. */
   readonly security: readonly SecurityRequirement[] | undefined;
 }

@@ -3,6 +3,7 @@
  * (exported names, test suites, imports) and append what is missing, leaving every existing line as it is.
  */
 import { Project, SyntaxKind, type SourceFile } from 'ts-morph';
+import { stringLiteral } from '../render/escape.js';
 
 let project: Project | undefined;
 
@@ -105,9 +106,33 @@ export function addImports(text: string, imports: readonly NamedImport[]): strin
   }
   const missing = imports.filter((i) => !have.has(i.name));
   if (missing.length === 0) return text;
-  const lines = missing.map((i) => `import ${i.typeOnly ? 'type ' : ''}{ ${i.name} } from ${JSON.stringify(i.from)};`).join('\n');
+  const lines = missing.map((i) => `import ${i.typeOnly ? 'type ' : ''}{ ${i.name} } from ${stringLiteral(i.from)};`).join('\n');
   const lastImport = file.getImportDeclarations().at(-1);
   if (!lastImport) return `${lines}\n${text}`;
   const end = lastImport.getEnd();
   return `${text.slice(0, end)}\n${lines}${text.slice(end)}`;
+}
+
+/**
+ * Adds `statement` just before the first top-level statement of function `functionName` that calls
+ * `callee` (e.g. the auth layer before `await registerRoutes(app, options)`), plus the imports it needs.
+ * Undefined when there is no such call.
+ */
+export function insertBeforeCall(
+  text: string,
+  functionName: string,
+  callee: string,
+  statement: string,
+  imports: readonly NamedImport[],
+): string | undefined {
+  const file = parse(text);
+  const body = file.getFunction(functionName)?.getBody()?.asKind(SyntaxKind.Block);
+  const target = body?.getStatements().find((s) =>
+    s.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === callee),
+  );
+  if (!target) return undefined;
+  const lineStart = text.lastIndexOf('\n', target.getStart()) + 1;
+  const indent = text.slice(lineStart, target.getStart());
+  const withStatement = `${text.slice(0, lineStart)}${statement.split('\n').map((l) => indent + l).join('\n')}\n${text.slice(lineStart)}`;
+  return addImports(withStatement, imports);
 }
