@@ -4,6 +4,7 @@
  * yours), `.env.example`, the tables the schemes need (append-only migrations), and the call in
  * `buildApp` that installs it all before the routes.
  */
+import { readFileSync } from 'node:fs';
 import type { OutputDirs } from '../core/config.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import type { ApiIR, SecurityRequirement, SecuritySchemeIR } from '../core/ir/types.js';
@@ -18,6 +19,9 @@ const AUTH_FILE = 'src/auth.ts';
 const DB_MODULE = 'src/db.ts';
 /** Login attempts per minute per client. */
 export const LOGIN_ATTEMPTS_PER_MINUTE = 5;
+const RATE_LIMIT_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
+).dependencies['@fastify/rate-limit']!;
 
 export interface AddAuthOptions {
   dirs: OutputDirs;
@@ -150,6 +154,16 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
     out.push({ path, ownership: 'append-only', content: templates.render('migration.ts.hbs', { name, factory }) });
   }
 
+  // The generated wiring imports @fastify/rate-limit: a project made before it was a default gets it added.
+  const pkgText = files.read('package.json');
+  if (pkgText !== undefined && view.rateLimits.length > 0) {
+    const pkg = JSON.parse(pkgText) as { dependencies?: Record<string, string> };
+    if (!pkg.dependencies?.['@fastify/rate-limit']) {
+      pkg.dependencies = { ...pkg.dependencies, '@fastify/rate-limit': RATE_LIMIT_VERSION };
+      out.push({ path: 'package.json', ownership: 'user-edit', content: JSON.stringify(pkg, null, 2) + '\n' });
+      warnings.push({ code: 'DEPENDENCY_ADDED', subject: 'package.json', message: 'added @fastify/rate-limit (login rate limiting): run npm install' });
+    }
+  }
   const app = files.read(APP_FILE);
   if (app !== undefined) {
     const merged = wireApp(app, view.usesDb);

@@ -80,6 +80,7 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
     dependencies: [
       { name: 'backdev', version: backdevVersion },
       dep('@electric-sql/pglite'),
+      dep('@fastify/rate-limit'),
       dep('@fastify/swagger'),
       dep('@fastify/swagger-ui'),
       dep('fastify'),

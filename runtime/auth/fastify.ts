@@ -1,7 +1,8 @@
 /**
- * Fastify wiring: an `onRequest` hook per route that enforces the route's security requirements (before the
- * body is read), sets `request.auth`, and answers 401/403/503 as JSON `{ error, message }` with
- * `WWW-Authenticate` challenges.
+ * Fastify wiring: `onRequest` hooks (so nothing of the body is read before authentication) that enforce
+ * a route's security requirements, set `request.auth`, and answer 401/403/503 as JSON `{ error, message }`
+ * with `WWW-Authenticate` challenges. `createAuthHook` makes one for a route; `installAuth` covers a whole
+ * app from a table of every operation's security.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { AuthConfigError } from './errors.js';
@@ -22,7 +23,10 @@ export interface AuthHookOptions {
 
 /** Sends an `AuthFailure` as the response. */
 export function sendAuthFailure(request: FastifyRequest, reply: FastifyReply, failure: AuthFailure): FastifyReply {
-  if (failure.status === 503) request.log.warn({ causes: failure.causes.map((e) => e.cause ?? e) }, 'authentication keys could not be fetched');
+  // Reasons and jose's messages only: never tokens, keys or claims.
+  const detail = failure.causes.map((e) => ({ reason: e.reason, detail: e.cause instanceof Error ? e.cause.message : undefined }));
+  if (failure.status === 503) request.log.warn({ auth: detail }, 'authentication keys could not be fetched');
+  else request.log.debug({ auth: detail, status: failure.status }, 'request refused by auth');
   reply.code(failure.status).header('cache-control', 'no-store');
   if (failure.challenges.length) reply.header('www-authenticate', failure.challenges.length === 1 ? failure.challenges[0] : failure.challenges);
   return reply.send({ error: failure.error, message: failure.message });
@@ -60,54 +64,45 @@ export interface InstallAuthOptions extends AuthHookOptions {
 }
 
 /**
- * Adds the auth hook to every route registered on `app` (or its children) after this call. Every key of
- * `routes` must match a registered route by the time the app is ready, so a typo cannot leave an operation
- * on the default requirements unnoticed.
+ * Enforces each route's security with one `onRequest` hook on `app` (call it on the root instance). The
+ * hook applies to every route of the instance and its children, whichever was registered first; requests
+ * that match no route are left to the 404 handler. Every key of `routes` must name a registered route by
+ * the time the app is ready, so a typo cannot leave an operation on the default requirements unnoticed.
  */
 export function installAuth(app: FastifyInstance, options: InstallAuthOptions): void {
   const { schemes, defaultSecurity, routes } = options;
   const problems: string[] = [];
-  for (const [key, security] of Object.entries(routes)) {
-    if (!/^[A-Z]+ \//.test(key)) problems.push(`routes key "${key}" must read "METHOD /url"`);
+  const collect = (check: () => void) => {
     try {
-      checkRequirements(security, schemes, `routes["${key}"]`);
+      check();
     } catch (err) {
       if (err instanceof AuthConfigError) problems.push(...err.problems);
       else throw err;
     }
+  };
+  for (const [key, security] of Object.entries(routes)) {
+    if (!/^[A-Z]+ \//.test(key)) problems.push(`routes key "${key}" must read "METHOD /url"`);
+    collect(() => checkRequirements(security, schemes, `routes["${key}"]`));
   }
-  try {
-    checkRequirements(defaultSecurity, schemes, 'defaultSecurity');
-  } catch (err) {
-    if (err instanceof AuthConfigError) problems.push(...err.problems);
-    else throw err;
-  }
+  collect(() => checkRequirements(defaultSecurity, schemes, 'defaultSecurity'));
   if (problems.length) throw new AuthConfigError(problems);
   if (!app.hasRequestDecorator('auth')) app.decorateRequest('auth', undefined);
 
-  const unmatched = new Set(Object.keys(routes));
-  const hooks = new Map<string, onRequestAsyncHookHandler>();
-  const hookFor = (key: string | undefined) => {
-    const id = key ?? '';
-    let hook = hooks.get(id);
-    if (!hook) hooks.set(id, (hook = createAuthHook(schemes, key === undefined ? undefined : routes[key], defaultSecurity, options)));
-    return hook;
-  };
-  const keyFor = (method: string, url: string): string | undefined => {
-    if (Object.hasOwn(routes, `${method} ${url}`)) return `${method} ${url}`;
-    if (method === 'HEAD' && Object.hasOwn(routes, `GET ${url}`)) return `GET ${url}`;
-    return undefined;
-  };
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const keys = methods.map((m) => keyFor(m, route.url));
-    for (const key of keys) if (key !== undefined) unmatched.delete(key);
-    const distinct = new Set(keys.map((k) => JSON.stringify(k === undefined ? 'default' : (routes[k] ?? 'default'))));
-    if (distinct.size > 1) throw new AuthConfigError(`route ${methods.join('|')} ${route.url} has different security per method; register the methods separately`);
-    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-    route.onRequest = [hookFor(keys[0]), ...existing] as typeof route.onRequest;
+  const byRoute = new Map<string, onRequestAsyncHookHandler>();
+  for (const [key, security] of Object.entries(routes)) byRoute.set(key, createAuthHook(schemes, security, defaultSecurity, options));
+  const byDefault = createAuthHook(schemes, undefined, defaultSecurity, options);
+
+  app.addHook('onRequest', function authHook(request, reply) {
+    const url = request.routeOptions.url;
+    if (url === undefined) return Promise.resolve(); // no route matched: 404
+    const hook = byRoute.get(`${request.method} ${url}`) ?? (request.method === 'HEAD' ? byRoute.get(`GET ${url}`) : undefined) ?? byDefault;
+    return hook.call(this, request, reply);
   });
   app.addHook('onReady', async () => {
-    if (unmatched.size) throw new AuthConfigError([...unmatched].map((k) => `routes["${k}"] matches no registered route`));
+    const missing = Object.keys(routes).filter((key) => {
+      const space = key.indexOf(' ');
+      return !app.hasRoute({ method: key.slice(0, space) as 'GET', url: key.slice(space + 1) });
+    });
+    if (missing.length) throw new AuthConfigError(missing.map((k) => `routes["${k}"] matches no registered route`));
   });
 }

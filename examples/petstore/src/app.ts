@@ -12,6 +12,8 @@ export interface AppOptions extends RegisterRoutesOptions {
   logger?: FastifyServerOptions['logger'];
   /** Serve Swagger UI at /docs (default true). */
   docs?: boolean;
+  /** Enforce the spec's security once `backdev add-auth` has wired it in (default true; tests of validation turn it off). */
+  auth?: boolean;
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {

@@ -12,7 +12,7 @@ const recorder = recordCalls();
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = await buildApp({ logger: false, handlers: recorder.handlers });
+  app = await buildApp({ logger: false, handlers: recorder.handlers, auth: false });
 });
 afterAll(async () => {
   await app.close();

@@ -199,10 +199,14 @@ describe('runtime/auth authorize() without a server', () => {
     await expect(other.ready()).rejects.toThrow(/routes\["GET \/typo"\] matches no registered route/);
   });
 
-  it('installAuth: unlisted routes get the default security, HEAD follows GET', async () => {
+  it('installAuth: unlisted routes (any registration order) get the default security, HEAD follows GET', async () => {
     const other = Fastify();
+    other.get('/registered-before-install', async () => ({ ok: true }));
     installAuth(other, { schemes, defaultSecurity: [{ apiKey: [] }], routes: { 'GET /open': [] } });
     other.get('/open', async () => ({ ok: true }));
+    await other.register(async (child) => {
+      child.get('/in-a-plugin', async () => ({ ok: true }));
+    });
     other.get('/closed', async () => ({ ok: true }));
     const url = await listen(other);
     try {
@@ -211,6 +215,10 @@ describe('runtime/auth authorize() without a server', () => {
       expect((await fetch(`${url}/closed`)).status).toBe(401);
       expect((await fetch(`${url}/closed`, { method: 'HEAD' })).status).toBe(401);
       expect((await fetch(`${url}/closed`, { headers: { 'x-api-key': 'valid-key' } })).status).toBe(200);
+      // Routes registered before installAuth, or in an encapsulated plugin, are covered too.
+      expect((await fetch(`${url}/registered-before-install`)).status).toBe(401);
+      expect((await fetch(`${url}/in-a-plugin`)).status).toBe(401);
+      expect((await fetch(`${url}/no-such-route`)).status).toBe(404);
     } finally {
       await other.close();
     }
