@@ -13,6 +13,7 @@
  *   (never, or a circular type): null is made one of the alternatives instead;
  * - a schema that contains itself through alternatives or array items only (`X = string | X[]`) is a type
  *   TypeScript cannot resolve inside `components`: the inner reference becomes `{}` (any value);
+ * - an enum of scalars on an object or array type is dropped (it contradicts the type);
  * - `discriminator` makes it add the discriminator property again next to a declared one (a duplicate
  *   identifier): discriminators are left out (the alternatives and their properties stay).
  * Validation schemas are converted from the original document; only typing sees this copy.
@@ -50,7 +51,8 @@ export function prepareForTypes(doc: Obj): Obj {
 
   /** Returns the node to put in place of `node` (a new object when it changed). */
   const visit = (node: unknown, inSchema: boolean, depth: number): unknown => {
-    if (Array.isArray(node)) return node.map((v) => visit(v, inSchema, depth));
+    // In a schema position, anything but an object or a boolean is invalid: it becomes `{}` (any value).
+    if (Array.isArray(node)) return inSchema ? {} : node.map((v) => visit(v, false, depth));
     if (!isObject(node)) return inSchema && typeof node !== 'boolean' ? {} : node;
     if (typeof node.$ref === 'string' && node.$ref.startsWith('#') && !isWholeComponentRef(node.$ref)) {
       const ref = node.$ref;
@@ -77,6 +79,10 @@ export function prepareForTypes(doc: Obj): Obj {
     }
     if (inSchema) {
       delete out.discriminator;
+      // An enum of scalars on an object or array type contradicts itself; openapi-typescript chokes on it.
+      if (Array.isArray(out.enum) && (out.type === 'object' || out.type === 'array') && out.enum.some((v) => v === null || typeof v !== 'object')) {
+        delete out.enum;
+      }
       if (Array.isArray(out.allOf)) dropUnknownRequired(out, copy);
       const key = Array.isArray(out.oneOf) ? 'oneOf' : Array.isArray(out.anyOf) ? 'anyOf' : undefined;
       const typeNull = out.type === 'null' || (Array.isArray(out.type) && out.type.includes('null'));
