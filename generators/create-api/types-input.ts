@@ -14,6 +14,7 @@
  * - a schema that contains itself through alternatives or array items only (`X = string | X[]`) is a type
  *   TypeScript cannot resolve inside `components`: the inner reference becomes `{}` (any value);
  * - an enum of scalars on an object or array type is dropped (it contradicts the type);
+ * - media and parameter `examples` are left out (no effect on types; their `$ref`s may be URLs);
  * - `discriminator` makes it add the discriminator property again next to a declared one (a duplicate
  *   identifier): discriminators are left out (the alternatives and their properties stay).
  * Validation schemas are converted from the original document; only typing sees this copy.
@@ -73,6 +74,9 @@ export function prepareForTypes(doc: Obj): Obj {
         out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)]));
       } else if (key === 'schema' || (key === 'schemas' && !inSchema)) {
         out[key] = key === 'schema' ? visit(value, true, depth) : isObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)])) : value;
+      } else if (!inSchema && key === 'examples') {
+        // Media and parameter examples do not affect types, and their $refs may point at URLs.
+        continue;
       } else if (inSchema && (key === 'example' || key === 'examples' || key === 'default' || key === 'enum' || key === 'const')) {
         out[key] = value; // data, not schemas
       } else out[key] = visit(value, false, depth);
