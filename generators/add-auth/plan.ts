@@ -105,7 +105,7 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
     ...(apiKeys ? ['apiKeyScheme', 'createApiKeyStore'] : []),
     ...(usesJwt || accounts ? ['bearerScheme'] : []),
     ...(usesJwt ? ['createJwtVerifier'] : []),
-    ...(basic ? ['createBasicVerifier'] : []),
+    ...(basic ? ['createBasicVerifier', 'normalizeEmail'] : []),
     ...(accounts ? ['createAccounts'] : []),
   ];
   const login = api.operations.find((o) => o.operationId === 'loginAccount');
