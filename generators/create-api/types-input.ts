@@ -74,7 +74,7 @@ export function prepareForTypes(doc: Obj): Obj {
         out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)]));
       } else if (key === 'schema' || (key === 'schemas' && !inSchema)) {
         out[key] = key === 'schema' ? visit(value, true, depth) : isObject(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visit(v, true, depth)])) : value;
-      } else if (!inSchema && key === 'examples') {
+      } else if (!inSchema && key === 'examples' && ('schema' in node || 'in' in node)) {
         // Media and parameter examples do not affect types, and their $refs may point at URLs.
         continue;
       } else if (inSchema && (key === 'example' || key === 'examples' || key === 'default' || key === 'enum' || key === 'const')) {
