@@ -30,7 +30,7 @@ describe('prepareForTypes', () => {
       ...doc({ A: { type: 'string', example: { $ref: '#/components/examples/e' } } }, { examples: { e: { value: 'x' } } }),
       paths: { '/a': { get: { responses: { 200: { description: 'ok', content: { 'application/json': { schema: { type: 'string' }, examples: { n: { $ref: 'https://example.com/x.json' } } } } } } } } },
     };
-    const out = prepareForTypes(input) as typeof input;
+    const out = prepareForTypes(input) as typeof input & { components: { examples?: unknown } };
     expect(out.components.examples).toEqual({ e: { value: 'x' } });
     expect(out.paths['/a'].get.responses[200].content['application/json']).toEqual({ schema: { type: 'string' } });
   });
