@@ -154,6 +154,10 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
     out.push({ path, ownership: 'append-only', content: templates.render('migration.ts.hbs', { name, factory }) });
   }
 
+  const readme = files.read('README.md');
+  if (readme !== undefined && !readme.includes('## Authentication')) {
+    out.push({ path: 'README.md', ownership: 'user-edit', content: `${readme.replace(/\n*$/, '\n')}${templates.render('readme-section.md.hbs', view)}` });
+  }
   // The generated wiring imports @fastify/rate-limit: a project made before it was a default gets it added.
   const pkgText = files.read('package.json');
   if (pkgText !== undefined && view.rateLimits.length > 0) {
