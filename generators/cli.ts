@@ -16,6 +16,11 @@ const writeOptions = (y: Argv) =>
     .option('dry-run', { type: 'boolean', describe: 'Print a unified diff of what would change; write nothing' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Show every warning' });
 
+/** The options every writing command shares, from parsed arguments to run options. */
+function writeArgs(args: { spec?: string | undefined; out?: string | undefined; force?: boolean | undefined; 'dry-run'?: boolean | undefined; check?: boolean | undefined; verbose?: boolean | undefined }) {
+  return { spec: args.spec, out: args.out, force: args.force, dryRun: args['dry-run'], check: args.check, verbose: args.verbose };
+}
+
 export function buildCli(argv: string[], output: Output = consoleOutput, exit: (code: number) => void = (c) => (process.exitCode = c)) {
   return yargs(argv)
     .scriptName('backdev')
@@ -58,17 +63,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
         // Generators load on demand, so `--help` and mistakes in flags answer at once.
         const { runCreateApi } = await import('./create-api/run.js');
         const result = await runCreateApi(
-          {
-            spec: args.spec,
-            out: args.out,
-            templates: args.templates,
-            endpoint: args.endpoint,
-            fields: args.fields,
-            force: args.force,
-            dryRun: args['dry-run'],
-            check: args.check,
-            verbose: args.verbose,
-          },
+          { ...writeArgs(args), templates: args.templates, endpoint: args.endpoint, fields: args.fields },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);
@@ -99,8 +94,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
         const { runDesignDatabase } = await import('./design-database/run.js');
         const { report } = await runDesignDatabase(
           {
-            spec: args.spec,
-            out: args.out,
+            ...writeArgs(args),
             models: args.model,
             all: args.all,
             fields: args.fields,
@@ -108,10 +102,6 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
             primaryKey: args['primary-key'] as 'uuid' | 'identity',
             renames: args.rename,
             allowDestructive: args['allow-destructive'],
-            force: args.force,
-            dryRun: args['dry-run'],
-            check: args.check,
-            verbose: args.verbose,
           },
           output,
         );
@@ -139,17 +129,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
       async (args) => {
         const { runAddAuth } = await import('./add-auth/run.js');
         const result = await runAddAuth(
-          {
-            spec: args.spec,
-            out: args.out,
-            schemes: args.scheme,
-            accounts: args.accounts,
-            templates: args.templates,
-            force: args.force,
-            dryRun: args['dry-run'],
-            check: args.check,
-            verbose: args.verbose,
-          },
+          { ...writeArgs(args), schemes: args.scheme, accounts: args.accounts, templates: args.templates },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);
