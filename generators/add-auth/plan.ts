@@ -143,15 +143,12 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   const migrationsDir = `${options.dirs.db}/migrations`;
   const existing = files.list(migrationsDir);
   let number = Math.max(0, ...existing.map((f) => Number(/^(\d{4})_/.exec(f)?.[1] ?? 0))) + 1;
-  const tables: [string, string][] = [
-    ...(apiKeys ? ([['auth_api_keys', 'apiKeysMigration']] as [string, string][]) : []),
-    ...(basic || accounts ? ([['auth_users', 'usersMigration']] as [string, string][]) : []),
-    ...(accounts ? ([['auth_refresh_tokens', 'refreshTokensMigration']] as [string, string][]) : []),
-  ];
-  for (const [name, factory] of tables) {
+  // Each migration is self-contained (no import of the runtime), so what it does never changes later.
+  const tables = [...(apiKeys ? ['auth_api_keys'] : []), ...(basic || accounts ? ['auth_users'] : []), ...(accounts ? ['auth_refresh_tokens'] : [])];
+  for (const name of tables) {
     if (existing.some((f) => f.endsWith(`_${name}.ts`))) continue;
     const path = `${migrationsDir}/${String(number++).padStart(4, '0')}_${name}.ts`;
-    out.push({ path, ownership: 'append-only', content: templates.render('migration.ts.hbs', { name, factory }) });
+    out.push({ path, ownership: 'append-only', content: templates.render(`migrations/${name}.ts.hbs`, view) });
   }
 
   const readme = files.read('README.md');
