@@ -38,11 +38,15 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
     addUsedSchema: false,
     allErrors: false,
     logger: false,
+    // These validators run a handful of times each: compiling fast matters more than running fast (code
+    // optimisation was most of the time on specs with thousands of operations).
+    code: { optimize: false },
   });
   addFormats(ajv);
   ajv.addSchema({ $id: SAMPLES_SCHEMA_ID, $defs: defs });
   const byObject = new WeakMap<object, ValidateFunction>();
   const byBoolean = new Map<boolean, ValidateFunction>();
+  const byText = new Map<string, ValidateFunction>();
   const compiler: Compiler = {
     compile(schema) {
       if (typeof schema === 'boolean') {
@@ -52,6 +56,13 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
       }
       let fn = byObject.get(schema);
       if (!fn) {
+        // Equal schemas met as different objects (each operation converts its own) compile once.
+        const key = JSON.stringify(schema);
+        fn = byText.get(key);
+        if (fn) {
+          byObject.set(schema, fn);
+          return fn;
+        }
         // A root `default` never applies and Ajv's strict mode rejects it; it does not change what is valid.
         let root = schema;
         if (Object.prototype.hasOwnProperty.call(schema, 'default')) {
@@ -60,6 +71,7 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
         }
         fn = ajv.compile(root);
         byObject.set(schema, fn);
+        byText.set(key, fn);
       }
       return fn;
     },
