@@ -60,4 +60,37 @@ export default function plopfile(plop: NodePlopAPI): void {
       },
     ],
   });
+
+  plop.setGenerator('design-database', {
+    description: 'Design tables from the spec\'s models: a migration, Database types, repositories',
+    prompts: [
+      { type: 'input', name: 'models', message: 'Schemas to design, space-separated (empty: those marked x-backdev-table; * for all)', default: '' },
+      { type: 'confirm', name: 'allowDestructive', message: 'Accept drops and type narrowing?', default: false },
+    ],
+    actions: [
+      (answers) => {
+        const a = answers as Answers;
+        const models = String(a.models ?? '').trim();
+        return run(async (out) => {
+          const { runDesignDatabase } = await import('./generators/design-database/run.js');
+          return runDesignDatabase(
+            { all: models === '*', models: models && models !== '*' ? models.split(/\s+/) : undefined, allowDestructive: a.allowDestructive === true },
+            out,
+          );
+        });
+      },
+    ],
+  });
+
+  plop.setGenerator('add-auth', {
+    description: 'Enforce the spec\'s security schemes; optionally add local accounts',
+    prompts: [{ type: 'confirm', name: 'accounts', message: 'Add local accounts (register, login, refresh, logout)?', default: false }],
+    actions: [
+      (answers) =>
+        run(async (out) => {
+          const { runAddAuth } = await import('./generators/add-auth/run.js');
+          return runAddAuth({ accounts: (answers as Answers).accounts === true }, out);
+        }),
+    ],
+  });
 }
