@@ -9,7 +9,8 @@ import type { OutputDirs } from '../core/config.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import type { ApiIR, SecurityRequirement, SecuritySchemeIR } from '../core/ir/types.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
-import { formatTypeScript } from '../core/render/format.js';
+import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
+import { formatTypeScript, tidy } from '../core/render/format.js';
 import { loadTemplates } from '../core/render/templates.js';
 import { insertBeforeCall } from '../core/ts/merge.js';
 
@@ -128,13 +129,8 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   const templates = loadTemplates(GENERATOR, options.templates);
   const out: FilePlan[] = [];
   out.push({ path: `${options.dirs.generated}/auth.gen.ts`, ownership: 'generated', content: tidy(templates.render('auth.gen.ts.hbs', view)) });
-  const userFile = async (path: string, render: () => string, format = true): Promise<FilePlan> => ({
-    path,
-    ownership: 'scaffold',
-    content: files.read(path) ?? (format ? await formatTypeScript(render(), path) : render()),
-  });
-  out.push(await userFile(AUTH_FILE, () => templates.render('auth.ts.hbs', view)));
-  if (view.usesDb) out.push(await userFile(DB_MODULE, () => templates.render('db.ts.hbs', view)));
+  out.push(await userFile(files, AUTH_FILE, () => formatTypeScript(templates.render('auth.ts.hbs', view), AUTH_FILE)));
+  if (view.usesDb) out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', view), DB_MODULE)));
   const env = files.read('.env.example');
   const envText = templates.render('env.example.hbs', view);
   out.push({ path: '.env.example', ownership: env === undefined ? 'scaffold' : 'user-edit', content: mergeEnv(env, envText) });
@@ -142,7 +138,7 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   // Tables, once: a migration per table the schemes need, numbered after the existing ones.
   const migrationsDir = `${options.dirs.db}/migrations`;
   const existing = files.list(migrationsDir);
-  let number = Math.max(0, ...existing.map((f) => Number(/^(\d{4})_/.exec(f)?.[1] ?? 0))) + 1;
+  let number = nextMigrationNumber(existing);
   // Each migration is self-contained (no import of the runtime), so what it does never changes later.
   const tables = [...(apiKeys ? ['auth_api_keys'] : []), ...(basic || accounts ? ['auth_users'] : []), ...(accounts ? ['auth_refresh_tokens'] : [])];
   for (const name of tables) {
@@ -209,6 +205,3 @@ function mergeEnv(existing: string | undefined, wanted: string): string {
   return `${existing.replace(/\n*$/, '\n')}\n${missing.join('\n')}\n`;
 }
 
-function tidy(text: string): string {
-  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
-}

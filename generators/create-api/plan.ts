@@ -7,9 +7,10 @@ import { hashContent } from '../core/plan/manifest.js';
 import type { OutputDirs } from '../core/config.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import type { ApiIR } from '../core/ir/types.js';
-import { formatTypeScript } from '../core/render/format.js';
+import { formatTypeScript, tidy } from '../core/render/format.js';
 import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
+import { userFile } from '../core/plan/user-file.js';
 import type { LoadedSpec } from '../core/spec/load.js';
 import { appendToModule, exportedNames, suiteTitles, type NamedImport } from '../core/ts/merge.js';
 import { prepareForTypes } from './types-input.js';
@@ -55,17 +56,12 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
     out.push(await testFile(group, view, files, templates, dirs, warnings));
     if (group.crudTest) {
       const path = `${dirs.tests}/${group.fileStem}.db.test.ts`;
-      const content = files.read(path) ?? (await formatTypeScript(templates.render('db-test-file.ts.hbs', { ...view, group }), path));
-      out.push({ path, ownership: 'scaffold', content });
+      out.push(await userFile(files, path, () => formatTypeScript(templates.render('db-test-file.ts.hbs', { ...view, group }), path)));
     }
   }
   return { generator: GENERATOR, files: out, warnings };
 }
 
-/** Collapses runs of blank lines left by template blocks. */
-function tidy(text: string): string {
-  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
-}
 
 const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('openapi-typescript/package.json').version;
 

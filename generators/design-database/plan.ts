@@ -10,8 +10,9 @@ import { parseSnapshot, serializeSnapshot } from '../core/db/snapshot.js';
 import type { DbSchema } from '../core/db/types.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
+import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { loadTemplates } from '../core/render/templates.js';
-import { formatTypeScript } from '../core/render/format.js';
+import { formatTypeScript, tidy } from '../core/render/format.js';
 import { insertBeforeReturn } from '../core/ts/merge.js';
 import { moduleSpecifier } from '../create-api/view-model.js';
 import { designSchema } from './mapping.js';
@@ -93,10 +94,6 @@ export function splitMigration(migration: Migration): Migration[] {
   });
 }
 
-function nextMigrationNumber(existing: readonly string[]): string {
-  const numbers = existing.map((f) => /^(\d{4})_/.exec(f)?.[1]).filter((n): n is string => n !== undefined).map(Number);
-  return String((numbers.length > 0 ? Math.max(...numbers) : 0) + 1).padStart(4, '0');
-}
 
 export async function planDesignDatabase(doc: Obj, specFile: string, files: ProjectFiles, options: DesignOptions): Promise<DesignPlan> {
   const { dirs } = options;
@@ -125,7 +122,7 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   const migrationsDir = `${dirs.db}/migrations`;
   let migrationFile: string | undefined;
   const parts = splitMigration(migration);
-  let number = Number(nextMigrationNumber(files.list(migrationsDir)));
+  let number = nextMigrationNumber(files.list(migrationsDir));
   for (const part of parts) {
     const file = `${migrationsDir}/${String(number++).padStart(4, '0')}_${part.name}.ts`;
     migrationFile ??= file;
@@ -138,20 +135,14 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   const view = buildDatabaseView(schema, required);
   out.push({ path: `${dirs.db}/schema.gen.ts`, ownership: 'generated', content: tidy(templates.render('schema.gen.ts.hbs', view)) });
   out.push({ path: SNAPSHOT_PATH, ownership: 'generated', content: serializeSnapshot(schema) });
-  // Files the user owns are written once; later runs plan them as they are (so they stay recorded as ours).
-  const userFile = async (path: string, create: () => Promise<string>): Promise<FilePlan> => ({
-    path,
-    ownership: 'scaffold',
-    content: files.read(path) ?? (await create()),
-  });
   for (const model of view.models) {
     const base = `${dirs.db}/repositories/${model.fileStem}.gen.ts`;
     out.push({ path: base, ownership: 'generated', content: tidy(templates.render('repository.gen.ts.hbs', { ...view, model })) });
     const path = `${dirs.db}/repositories/${model.fileStem}.ts`;
-    out.push(await userFile(path, () => formatTypeScript(templates.render('repository.ts.hbs', { ...view, model }), path)));
+    out.push(await userFile(files, path, () => formatTypeScript(templates.render('repository.ts.hbs', { ...view, model }), path)));
   }
   const dbView = { imports: { schemaFromDbModule: moduleSpecifier('src', `${dirs.db}/schema.gen.js`) } };
-  out.push(await userFile(DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));
+  out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));
   const app = files.read(APP_FILE);
   if (app !== undefined) {
     const wired = /\bdb\.destroy\(\)/.test(app);
@@ -168,6 +159,3 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   return { generator: GENERATOR, files: out, warnings, schema, migration, migrationFile };
 }
 
-function tidy(text: string): string {
-  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
-}

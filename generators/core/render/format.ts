@@ -20,3 +20,8 @@ export async function formatTypeScript(code: string, file: string): Promise<stri
     throw new Error(`generated ${file} is not valid TypeScript: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/** Collapses runs of blank lines left by template blocks and ends the text with one newline. */
+export function tidy(text: string): string {
+  return text.replace(/\n{3,}/g, '\n\n').replace(/\s*$/, '\n');
+}
