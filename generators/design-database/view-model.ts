@@ -1,13 +1,13 @@
 /**
  * The template context of `design-database` (templates/design-database/README.md documents it): the
  * Kysely `Database` types of every table, and per model the entity shape and column mapping its
- * repository needs. TypeScript type expressions here are built from a fixed vocabulary; enum values,
- * the only spec text in them, go through `stringLiteral`.
+ * repository needs. TypeScript types here are structures (core/render/ts-type.ts) built from a fixed
+ * vocabulary and the enum values; templates print them once with `{{type …}}`, never edit their text.
  */
 import type { ColumnIR, DbSchema, TableIR } from '../core/db/types.js';
 import { createHash } from 'node:crypto';
 import { camelCase, kebabCase, NameTable, toFileStem, toIdentifier } from '../core/ir/names.js';
-import { stringLiteral } from '../core/render/escape.js';
+import { tsArray, tsGeneric, tsKeyword, tsLiteral, tsMapKeyword, tsNonNull, tsNullable, tsUnion, type TsKeyword, type TsType } from '../core/render/ts-type.js';
 
 export interface DesignDatabaseView {
   /** Every table, sorted by name (for schema.gen.ts). */
@@ -30,15 +30,18 @@ export interface ColumnView {
   name: string;
   /** The JSON property it stores. */
   property: string;
-  /** Type expression for the `Database` interface (`Generated<string>`, `ColumnType<Date, Date | string, Date | string>`). */
-  dbType: string;
+  /**
+   * Its type in the `Database` interface (`Generated<string>`, `ColumnType<Date, Date | string, Date | string>`),
+   * as data: print it with `{{type dbType}}`.
+   */
+  dbType: TsType;
 }
 
 export interface EntityField {
   column: string;
   property: string;
-  /** TypeScript type of the property in the entity (API shape): Date columns become ISO strings. */
-  tsType: string;
+  /** TypeScript type of the property in the entity (API shape: timestamps as ISO strings), as data: `{{type tsType}}`. */
+  tsType: TsType;
   /** The property is left out when the column is NULL (optional in the API), else it is `null`. */
   optional: boolean;
   nullable: boolean;
@@ -73,9 +76,41 @@ export interface ModelView {
   sort: EntityField[];
   /** The column set to now() on update, if any. */
   updatedAt: string | undefined;
+  /** The kind of each `sort` value in a page cursor (`readCursor` in backdev/runtime/db checks them). */
+  cursorKinds: CursorKind[];
+  /** Column and constraint → API property, for the `DataError`s the repository throws (`ErrorMapping`). */
+  errorMapping: { columns: Record<string, string>; constraints: Record<string, string[]> };
 }
 
-const TS_BASE: Record<ColumnIR['type']['name'], string> = {
+/** backdev/runtime/db's `CursorKind`. */
+export type CursorKind = 'uuid' | 'integer' | 'bigint' | 'number' | 'numeric' | 'text' | 'boolean' | 'date' | 'timestamp';
+
+const CURSOR_KIND: Record<ColumnIR['type']['name'], CursorKind> = {
+  uuid: 'uuid',
+  text: 'text',
+  varchar: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  'double precision': 'number',
+  numeric: 'numeric',
+  boolean: 'boolean',
+  date: 'date',
+  timestamptz: 'timestamp',
+  jsonb: 'text',
+};
+
+/** Which API properties each column, index, foreign key and check of the table stands for. */
+function errorMapping(t: TableIR): ModelView['errorMapping'] {
+  const property = new Map(t.columns.map((c) => [c.name, c.property]));
+  const props = (columns: readonly string[]) => columns.map((c) => property.get(c) ?? c);
+  const constraints: Record<string, string[]> = {};
+  for (const x of t.indexes) constraints[x.name] = props(x.columns);
+  for (const fk of t.foreignKeys) constraints[fk.name] = props(fk.columns);
+  for (const ck of t.checks) constraints[ck.name] = props([ck.column]);
+  return { columns: Object.fromEntries(property), constraints };
+}
+
+const TS_BASE: Record<ColumnIR['type']['name'], TsKeyword> = {
   uuid: 'string',
   text: 'string',
   varchar: 'string',
@@ -89,31 +124,29 @@ const TS_BASE: Record<ColumnIR['type']['name'], string> = {
   jsonb: 'unknown',
 };
 
-function enumUnion(table: TableIR, column: ColumnIR): string | undefined {
+/** The column's enum values (its CHECK constraint) as a union of literals, if it has one. */
+function enumUnion(table: TableIR, column: ColumnIR): TsType | undefined {
   const check = table.checks.find((c) => c.column === column.name);
   if (!check || column.type.array) return undefined;
-  return check.values.map((v) => (typeof v === 'number' ? String(v) : stringLiteral(v))).join(' | ');
+  return tsUnion(...check.values.map((v) => tsLiteral(v)));
 }
 
-function selectType(table: TableIR, column: ColumnIR): string {
-  const base = enumUnion(table, column) ?? TS_BASE[column.type.name];
-  const withArray = column.type.array ? `${base.includes('|') ? `(${base})` : base}[]` : base;
-  return column.nullable ? `${withArray} | null` : withArray;
+/** What a select returns for the column (`Date` for timestamps, `| null` where NULL is allowed). */
+function selectType(table: TableIR, column: ColumnIR): TsType {
+  const base = enumUnion(table, column) ?? tsKeyword(TS_BASE[column.type.name]);
+  const withArray = column.type.array ? tsArray(base) : base;
+  return column.nullable ? tsNullable(withArray) : withArray;
 }
 
-function dbType(table: TableIR, column: ColumnIR): string {
+function dbType(table: TableIR, column: ColumnIR): TsType {
   const select = selectType(table, column);
   const generated = column.default !== undefined || column.identity === true;
-  const written =
-    column.type.name === 'timestamptz' && !column.type.array
-      ? select.replace('Date', 'Date | string')
-      : column.type.name === 'jsonb'
-        ? column.nullable
-          ? 'string | null'
-          : 'string'
-        : select;
-  if (written === select) return generated ? `Generated<${select}>` : select;
-  return `ColumnType<${select}, ${written}${generated ? ' | undefined' : ''}, ${written}>`;
+  // What inserts and updates take, when it differs from what a select returns.
+  let written: TsType | undefined;
+  if (column.type.name === 'timestamptz' && !column.type.array) written = tsMapKeyword(select, 'Date', tsUnion(tsKeyword('Date'), tsKeyword('string')));
+  else if (column.type.name === 'jsonb') written = column.nullable ? tsNullable(tsKeyword('string')) : tsKeyword('string');
+  if (written === undefined) return generated ? tsGeneric('Generated', [select]) : select;
+  return tsGeneric('ColumnType', [select, generated ? tsUnion(written, tsKeyword('undefined')) : written, written]);
 }
 
 const TIMESTAMP_COLUMNS = new Set(['created_at', 'updated_at']);
@@ -141,14 +174,15 @@ export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: 
     const required = requiredProperties(t.model);
     const indexed = new Set(t.indexes.filter((x) => x.columns.length === 1).map((x) => x.columns[0]!));
     const fields: EntityField[] = t.columns.map((c) => {
-      const select = selectType(t, c).replace(/\bDate\b/, 'string');
+      // The API shape: timestamps are ISO strings.
+      const select = tsMapKeyword(selectType(t, c), 'Date', tsKeyword('string'));
       const isKey = t.primaryKey.includes(c.name);
       // A property the spec does not require is left out when NULL; a required one keeps the null.
       const optional = c.nullable && !(required?.has(c.property) ?? false);
       return {
         column: c.name,
         property: c.property,
-        tsType: optional ? select.replace(/ \| null$/, '') : select,
+        tsType: optional ? tsNonNull(select) : select,
         optional,
         nullable: c.nullable,
         read: c.type.name === 'timestamptz' && !c.type.array ? 'iso' : 'plain',
@@ -173,6 +207,8 @@ export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: 
       key,
       sort: createdAt ? [createdAt, key] : [key],
       updatedAt: fields.some((f) => f.column === 'updated_at') ? 'updated_at' : undefined,
+      cursorKinds: (createdAt ? [createdAt, key] : [key]).map((f) => CURSOR_KIND[t.columns.find((c) => c.name === f.column)!.type.name]),
+      errorMapping: errorMapping(t),
     });
   });
   return { tables, models };

@@ -5,11 +5,13 @@
  * output only through the escaping helpers registered here.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { BackdevError } from '../errors.js';
 import { docText, identifier, jsonLiteral, lineComment, propertyKey, stringLiteral } from './escape.js';
+import { isTsType, printType } from './ts-type.js';
 
 export const BUNDLED_TEMPLATES = path.resolve(fileURLToPath(new URL('../../../templates', import.meta.url)));
 
@@ -51,6 +53,11 @@ function registerHelpers(hbs: typeof Handlebars): void {
   hbs.registerHelper('json', (v: unknown, options: Handlebars.HelperOptions) =>
     jsonLiteral(v, 2, typeof options?.hash?.depth === 'number' ? options.hash.depth : 0),
   );
+  // `{{type t}}`: a TypeScript type built as data (core/render/ts-type.ts), printed once.
+  hbs.registerHelper('type', (v: unknown) => {
+    if (!isTsType(v)) throw new TypeError(`not a type structure: ${JSON.stringify(v)} (build it with core/render/ts-type.ts)`);
+    return printType(v);
+  });
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
@@ -73,6 +80,9 @@ export function loadTemplates(generator: string, userDir?: string): TemplateSet 
     }
     return bundled;
   };
+  // The user's templates in play for this generator: when one of them is, a rendered TypeScript file
+  // that does not parse is their template's doing (a clear error naming it), not a bug of backdev.
+  const overrides = userDir ? listTemplates(generator, path.resolve(userDir)).filter((f) => f.endsWith('.hbs')) : [];
   // Partials: every template under `partials/`, user overrides included, by file name without `.hbs`.
   const partialNames = new Set<string>();
   for (const root of [BUNDLED_TEMPLATES, ...(userDir ? [path.resolve(userDir)] : [])]) {
@@ -92,16 +102,50 @@ export function loadTemplates(generator: string, userDir?: string): TemplateSet 
         tpl = compile(hbs, file);
         cache.set(name, tpl);
       }
+      let text: string;
       try {
-        return tpl(context);
+        text = tpl(context);
       } catch (err) {
-        throw new BackdevError('TEMPLATE_INVALID', `template ${file} failed: ${(err as Error).message}`, {
+        throw new BackdevError('TEMPLATE_INVALID', `template ${file} failed: ${renderMessage(err)}`, {
           location: { file },
           cause: err,
         });
       }
+      if (overrides.length > 0 && name.endsWith('.ts.hbs')) {
+        const problem = typeScriptSyntaxError(text, name.replace(/\.hbs$/, ''));
+        if (problem) {
+          throw new BackdevError('TEMPLATE_INVALID', `template ${file} produced TypeScript that does not parse: ${problem}`, {
+            location: { file },
+            details: [`your templates in ${path.resolve(userDir!, generator)}: ${overrides.join(', ')}`],
+          });
+        }
+      }
+      return text;
     },
   };
+}
+
+/** Handlebars' strict-mode message names the context as `[object Object]`; say what is missing instead. */
+function renderMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^"([^"]+)" not defined in \[object Object\]/, '"$1" is neither a field of the context nor a helper');
+}
+
+let typescript: typeof import('typescript') | undefined;
+
+/** The first syntax error of a TypeScript text (`line:column: message` and the line), or undefined. */
+function typeScriptSyntaxError(text: string, fileName: string): string | undefined {
+  typescript ??= createRequire(import.meta.url)('typescript') as typeof import('typescript');
+  const ts = typescript;
+  const { diagnostics = [] } = ts.transpileModule(text, { fileName, reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+  const first = diagnostics.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (!first) return undefined;
+  const message = ts.flattenDiagnosticMessageText(first.messageText, ' ');
+  if (first.start === undefined) return message;
+  const before = text.slice(0, first.start).split('\n');
+  const line = before.length;
+  const column = before[before.length - 1]!.length + 1;
+  return `${line}:${column}: ${message} in \`${(text.split('\n')[line - 1] ?? '').trim().slice(0, 120)}\``;
 }
 
 function compile(hbs: typeof Handlebars, file: string): Handlebars.TemplateDelegate {
