@@ -55,6 +55,26 @@ export const FIELD_TYPES: readonly FieldType[] = [
   'ref',
 ];
 
+/**
+ * The `maxLength` (in characters) of a `unique` or `index` string, text or email field. A btree index entry
+ * holds at most 2,704 bytes; a character is at most 4 bytes of UTF-8, so 512 of any characters (2,048 bytes
+ * plus headers) always fit, whatever the text.
+ */
+export const INDEXED_TEXT_MAX_LENGTH = 512;
+
+/** The `pattern` of string and text fields: no U+0000, which PostgreSQL text cannot hold. */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
+/** The `pattern` of date fields: not year 0000, which PostgreSQL's date does not have (format `date` allows it). */
+export const DATE_PATTERN = '^(?!0000-)';
+
+/**
+ * The `pattern` of date-time fields: an instant in years 0001–9999 UTC, so PostgreSQL stores it and it reads
+ * back as a valid RFC 3339 date-time (year 0000, 0001-01-01 with a positive offset and 9999-12-31 with a
+ * negative one are refused).
+ */
+export const DATE_TIME_PATTERN = '^(?!0000-|0001-01-01[Tt][^+]*\\+|9999-12-31[Tt][^-]*-)';
+
 /** Added to every resource automatically, so they cannot be declared (compared case- and `_`-insensitively). */
 export const RESERVED_FIELD_NAMES: readonly string[] = ['id', 'createdAt', 'updatedAt'];
 
@@ -72,6 +92,8 @@ export const FIELDS_HELP = [
   '  modifiers  ?               optional (may also be glued to the type: stock:integer?)',
   '             unique          no two records share the value',
   '             index           the column is indexed',
+  '                             (a unique or indexed string, text or email holds at most 512 characters,',
+  '                             so that any value fits the index)',
   '             default=VALUE   default value, checked against the type; quote it to use spaces',
   '                             or colons in a string: default="hello: world"  (inside quotes, \\" is a quote)',
   '',
@@ -276,6 +298,9 @@ function parseField(token: Piece, fail: Fail): FieldSpec {
       fail(seg.start, m.length, `unknown modifier "${m}" ${inField}`, `expected one of: ${MODIFIERS_TEXT}`);
     }
   }
+  if ((field.unique || field.index) && typeof field.default === 'string' && [...field.default].length > INDEXED_TEXT_MAX_LENGTH) {
+    fail(token.start, token.text.length, `default of an indexed field is longer than ${INDEXED_TEXT_MAX_LENGTH} characters ${inField}`);
+  }
   return field;
 }
 
@@ -435,10 +460,10 @@ function parseDefault(seg: Piece, field: FieldSpec, inField: string, fail: Fail)
       if (value !== 'true' && value !== 'false') bad('a boolean (true or false)');
       return value === 'true';
     case 'date':
-      if (!isDate(value)) bad('a date (YYYY-MM-DD)');
+      if (!isDate(value) || !new RegExp(DATE_PATTERN, 'u').test(value)) bad('a date (YYYY-MM-DD) from year 0001 on');
       return value;
     case 'datetime':
-      if (!isDateTime(value)) bad('a date-time (e.g. 2024-01-31T12:00:00Z)');
+      if (!isDateTime(value) || !new RegExp(DATE_TIME_PATTERN, 'u').test(value)) bad('a date-time (e.g. 2024-01-31T12:00:00Z) in years 0001-9999');
       return value;
     case 'uuid':
     case 'ref':

@@ -107,6 +107,12 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
     { path: 'vitest.config.ts', ownership: 'scaffold', content: await formatTypeScript(templates.render('vitest.config.ts.hbs', view), 'vitest.config.ts') },
     { path: specFile, ownership: 'scaffold', content: specText },
   ];
+  if (backdevVersion.startsWith('file:')) {
+    // npm links a `file:` folder by default, and a linked backdev resolves kysely and fastify from its own
+    // folder: two copies of their types would meet in the project. Installed as a copy, its peer
+    // dependencies resolve to the project's.
+    files.push({ path: '.npmrc', ownership: 'scaffold', content: '; backdev is a file: dependency: install it as a copy, so its peer dependencies are this project\'s\ninstall-links=true\n' });
+  }
   const initPlan: Plan = { generator: GENERATOR, files, warnings: [] };
   // Generated code comes from the copy that will live in the project, so paths in it are the project's.
   const projectSpec = await loadSpec(path.join(root, specFile), { rootText: specText });

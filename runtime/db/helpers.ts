@@ -2,6 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DataError, sqlState } from './errors.js';
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 
 /** An opaque page cursor: base64url of a JSON array of the sort key values of the last row. */
@@ -9,7 +10,7 @@ export function encodeCursor(values: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor made by `encodeCursor`; undefined when it is not one (a client sent garbage). */
+/** Decodes a cursor made by `encodeCursor`; undefined when it is not one. Checks the shape only: prefer `readCursor`. */
 export function decodeCursor(cursor: string | undefined): unknown[] | undefined {
   if (!cursor) return undefined;
   try {
@@ -20,9 +21,69 @@ export function decodeCursor(cursor: string | undefined): unknown[] | undefined 
   }
 }
 
+/**
+ * The type of one sort key value in a cursor, after the column it is compared with: a value of the wrong
+ * type would reach the database as a parameter and fail there (a uuid column compared with 'abc').
+ */
+export type CursorKind = 'uuid' | 'integer' | 'bigint' | 'number' | 'numeric' | 'text' | 'boolean' | 'date' | 'timestamp';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** What `Date#toJSON` writes for years 0001–9999: inside PostgreSQL's range and JavaScript's on both ends. */
+const TIMESTAMP_RE = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DATE_RE = /^(?!0000)\d{4}-\d{2}-\d{2}$/;
+const NUMERIC_RE = /^-?\d+(\.\d+)?$/;
+const INT32 = 2 ** 31;
+/** Longer than any cursor this API hands out for a key that fits an index. */
+const MAX_CURSOR_LENGTH = 16_384;
+
+function fitsKind(value: unknown, kind: CursorKind): boolean {
+  switch (kind) {
+    case 'uuid':
+      return typeof value === 'string' && UUID_RE.test(value);
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value) && value >= -INT32 && value < INT32;
+    case 'bigint':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'numeric':
+      return typeof value === 'string' && NUMERIC_RE.test(value);
+    case 'text':
+      return typeof value === 'string' && !value.includes('\u0000');
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'date':
+      return typeof value === 'string' && DATE_RE.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+    case 'timestamp':
+      return typeof value === 'string' && TIMESTAMP_RE.test(value) && new Date(value).toISOString() === value;
+  }
+}
+
+/**
+ * Reads a cursor made by `encodeCursor` from the sort key values of a row whose columns have these kinds:
+ * undefined when there is none (first page); a `DataError` 400 pointing at `pointer` when it is not one this
+ * API could have handed out (not base64url JSON, wrong length, a value of the wrong type or out of the
+ * database's range). Cursors are checked rather than signed: they hold nothing secret (only values of a
+ * row the client has already seen), so a check needs no key to share and rotate, and it is what keeps a
+ * hand-made cursor from reaching the database as a malformed parameter.
+ */
+export function readCursor(cursor: string | undefined, kinds: readonly CursorKind[], pointer = '/query/cursor'): unknown[] | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const bad = (): never => {
+    throw new DataError(400, 'the cursor is not valid', [{ pointer, message: 'is not a cursor this API returned; pass a nextCursor unchanged' }]);
+  };
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) bad();
+  const values = decodeCursor(cursor);
+  if (!values || values.length !== kinds.length) return bad();
+  kinds.forEach((kind, i) => {
+    if (!fitsKind(values[i], kind)) bad();
+  });
+  return values;
+}
+
+/** The SQLSTATE of a database error, or of the one a `DataError` was made from. */
 function pgCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  return sqlState(err instanceof DataError ? err.cause : err);
 }
 
 /** A unique constraint was violated (PostgreSQL 23505), on PostgreSQL and PGlite alike. */
@@ -37,7 +98,7 @@ export function isForeignKeyViolation(err: unknown): boolean {
 
 /** The constraint a violation names, for messages. */
 export function violatedConstraint(err: unknown): string | undefined {
-  const c = (err as { constraint?: unknown } | null)?.constraint;
+  const c = ((err instanceof DataError ? err.cause : err) as { constraint?: unknown } | null)?.constraint;
   return typeof c === 'string' ? c : undefined;
 }
 

@@ -8,8 +8,11 @@ import { Kysely, PostgresDialect, type Dialect } from 'kysely';
 import { PGliteDialect } from './pglite.js';
 
 export { PGliteDialect } from './pglite.js';
+export { DataError, mapDataErrors, sqlState, toDataError, type DataErrorDetail, type DataOperation, type ErrorMapping } from './errors.js';
 export {
   decodeCursor,
+  readCursor,
+  type CursorKind,
   encodeCursor,
   FolderMigrationProvider,
   isForeignKeyViolation,
