@@ -59,7 +59,27 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
       out.push(await userFile(files, path, () => formatTypeScript(templates.render('db-test-file.ts.hbs', { ...view, group }), path)));
     }
   }
+  if (view.errorMappers.length > 0) out.push(await errorsFile(view, files, templates));
   return { generator: GENERATOR, files: out, warnings };
+}
+
+/** The user's error mappers: written whole when missing, else only mappers of new schemas are appended. */
+export const ERRORS_FILE = 'src/errors.ts';
+
+async function errorsFile(view: CreateApiView, files: ProjectFiles, templates: TemplateSet): Promise<FilePlan> {
+  const path = ERRORS_FILE;
+  const existing = files.read(path);
+  if (existing === undefined) {
+    return { path, ownership: 'scaffold', content: await formatTypeScript(templates.render('errors-file.ts.hbs', view), path) };
+  }
+  const present = exportedNames(existing);
+  const missing = view.errorMappers.filter((m) => !present.has(m.name));
+  const sections = await Promise.all(
+    missing.map(async (m) => (await formatTypeScript(templates.render('partials/error-mapper.hbs', { ...view, ...m }), path)).trimEnd()),
+  );
+  const imports: NamedImport[] = missing.length === 0 ? [] : [{ from: view.imports.httpFromErrors, name: 'ProblemDetails', typeOnly: true }];
+  if (missing.some((m) => m.schemaName !== undefined)) imports.push({ from: view.imports.openapiFromErrors, name: 'components', typeOnly: true });
+  return { path, ownership: 'scaffold', content: appendToModule(existing, sections, imports) };
 }
 
 
@@ -140,10 +160,9 @@ function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles,
         : undefined,
     imports: [
       { from: view.imports.generatedFromHandlers, name: 'notImplemented' },
+      ...(group.repositories.length > 0 || group.usesAccounts ? [{ from: view.imports.generatedFromHandlers, name: 'problem' }] : []),
       { from: view.imports.generatedFromHandlers, name: 'Handlers', typeOnly: true },
-      ...(group.repositories.length > 0
-        ? [{ from: 'backdev/runtime/db', name: 'isUniqueViolation' }, { from: view.imports.dbFromHandlers, name: 'db' }]
-        : []),
+      ...(group.repositories.length > 0 ? [{ from: view.imports.dbFromHandlers, name: 'db' }] : []),
       ...group.repositories.map((r) => ({ from: r.repositoryImport, name: r.factory })),
       ...(group.usesAccounts
         ? [{ from: 'backdev/runtime/auth', name: 'AccountError' }, { from: view.imports.authFromHandlers, name: 'accounts' }]

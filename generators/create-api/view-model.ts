@@ -11,6 +11,9 @@ import { createValidator, invalidSample, validSample } from '../core/ir/samples.
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
 import { words } from '../core/ir/names.js';
 import { repositoryNames } from '../design-database/view-model.js';
+import { buildErrorResponses, type ErrorMapperView, type ErrorResponseView } from './error-responses.js';
+
+export type { ErrorMapperView, ErrorResponseView } from './error-responses.js';
 
 export interface CreateApiView {
   /** Title, version and description from the spec's `info`. */
@@ -29,6 +32,12 @@ export interface CreateApiView {
   rawContentTypes: string[];
   /** True when some operation accepts `application/x-www-form-urlencoded`. */
   formContentType: boolean;
+  /** The functions of src/errors.ts: one per declared error schema a problem does not fit (empty: no file). */
+  errorMappers: ErrorMapperView[];
+  /** Whether some mapper returns a component schema's type (src/errors.ts imports `components`). */
+  errorMappersUseComponents: boolean;
+  /** How unknown routes answer errors: the one declared error shape all operations share, if any. */
+  fallbackErrors: ErrorResponseView[];
 }
 
 export interface ImportsView {
@@ -44,6 +53,11 @@ export interface ImportsView {
   appFromTests: string;
   /** From a test file to `testing.gen.js`. */
   testingFromTests: string;
+  /** From the generated folder to the error mappers (`../errors.js`). */
+  errorsFromGenerated: string;
+  /** From src/errors.ts to `http.gen.js` and `openapi.gen.js`. */
+  httpFromErrors: string;
+  openapiFromErrors: string;
 }
 
 export interface GroupView {
@@ -81,6 +95,26 @@ export interface CrudTestView {
   /** Module specifiers from the tests folder. */
   dbImport: string;
   migrationsDir: string;
+  /**
+   * The rows the payloads refer to, created first, in order (a referenced model's own references come
+   * before it): the create URL and a valid body of each, and which of its properties take the id of an
+   * earlier one. Empty when the model refers to nothing.
+   */
+  setup: CrudSetupStep[];
+  /** The properties of `payloads` (and `update`) that take the id of a `setup` row. */
+  references: CrudReference[];
+}
+
+export interface CrudReference {
+  property: string;
+  model: string;
+}
+
+export interface CrudSetupStep {
+  model: string;
+  collectionUrl: string;
+  payload: unknown;
+  references: CrudReference[];
 }
 
 export interface OperationView {
@@ -113,6 +147,8 @@ export interface OperationView {
   crud: CrudView | undefined;
   /** For operations `add-auth --accounts` added: register, login, refresh or logout. */
   account: 'register' | 'login' | 'refresh' | 'logout' | undefined;
+  /** The error statuses the operation declares (`404`, `4XX`, `default`): media type and body mapper. */
+  errorResponses: ErrorResponseView[];
 }
 
 export interface CrudView {
@@ -146,8 +182,14 @@ export interface InjectRequest {
 export interface TestView {
   /** A request that passes validation, when one could be derived. */
   valid: { request: InjectRequest } | undefined;
-  /** A request that fails validation; `field` is named in Fastify's 400 message. */
-  invalid: { request: InjectRequest; field: string; reason: string; title: string } | undefined;
+  /**
+   * A request that fails validation. `pointer`: where the 400 problem's `errors` point (`/body/price`);
+   * `problem`: whether the 400 answer is a problem (false when the spec declares another body for it);
+   * `contentType`: the media type of the 400 answer.
+   */
+  invalid:
+    | { request: InjectRequest; field: string; pointer: string; problem: boolean; contentType: string; reason: string; title: string }
+    | undefined;
   /** Why a case is missing, for a comment in the test file. */
   note: string | undefined;
 }
@@ -163,8 +205,9 @@ export function moduleSpecifier(fromDir: string, toFile: string): string {
 export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<string>): CreateApiView {
   const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
   const validate = createValidator(api.schemaDefs);
+  const errors = buildErrorResponses(api);
   const operations = api.operations.map((op) =>
-    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined, dirs),
+    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined, dirs, errors.byOperation.get(op.id) ?? []),
   );
   const byGroup = new Map<string, OperationView[]>();
   for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
@@ -185,6 +228,9 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
       generatedFromHandlers: moduleSpecifier(dirs.handlers, `${dirs.generated}/handlers.gen.js`),
       appFromTests: moduleSpecifier(dirs.tests, 'src/app.js'),
       testingFromTests: moduleSpecifier(dirs.tests, `${dirs.generated}/testing.gen.js`),
+      errorsFromGenerated: moduleSpecifier(dirs.generated, 'src/errors.js'),
+      httpFromErrors: moduleSpecifier('src', `${dirs.generated}/http.gen.js`),
+      openapiFromErrors: moduleSpecifier('src', `${dirs.generated}/openapi.gen.js`),
     },
     operations,
     groups: api.groups.map((g) => {
@@ -196,6 +242,9 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
     // A wildcard media type (`*/*`, `image/*`) means "anything else": one catch-all parser covers it all.
     rawContentTypes: raw.has('*') ? ['*'] : [...raw].sort(),
     formContentType: form,
+    errorMappers: errors.mappers,
+    errorMappersUseComponents: errors.mappers.some((m) => m.schemaName !== undefined),
+    fallbackErrors: errors.fallback,
   };
 }
 
@@ -268,7 +317,14 @@ function routeSchema(op: OperationIR): RouteSchema {
   return schema;
 }
 
-function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Validate | undefined, dirs: OutputDirs): OperationView {
+function operationView(
+  api: ApiIR,
+  op: OperationIR,
+  group: GroupIR,
+  validate: Validate | undefined,
+  dirs: OutputDirs,
+  errorResponses: ErrorResponseView[],
+): OperationView {
   const renames: Record<string, string> = {};
   for (const p of op.parameters) if (p.in === 'path' && p.routeName !== p.name) renames[p.routeName] = p.name;
   const schema = routeSchema(op);
@@ -286,9 +342,10 @@ function operationView(api: ApiIR, op: OperationIR, group: GroupIR, validate: Va
     group: group.fileStem,
     paramRenames: Object.keys(renames).length > 0 ? renames : undefined,
     schema,
-    test: validate ? testView(api, op, validate) : undefined,
+    test: validate ? testView(api, op, validate, errorResponses) : undefined,
     crud: op.crud ? crudView(op.crud, dirs) : undefined,
     account: op.account,
+    errorResponses,
   };
 }
 
@@ -342,7 +399,18 @@ function crudTestView(api: ApiIR, ops: readonly OperationIR[], dirs: OutputDirs,
   const updateBody = update?.requestBody?.contents.find((m) => m.json);
   const updateSample = updateBody ? validSample(updateBody.schema, api.schemaDefs, api.schemaRefPrefix) : undefined;
   const idPath = get.path.replace(/\{[^}]+\}$/, '');
+  const setup: CrudSetupStep[] = [];
+  const references = referencesOf(api, model, payloads[0], setup, new Set([model]));
+  if (references === undefined) return undefined;
+  // A reference left out of the first body (it could not be met) is left out of all of them.
+  const kept = payloads[0] as Record<string, unknown>;
+  const dropped = Object.entries(modelProperties(api, model)).filter(([name, p]) => typeof p['x-backdev-ref'] === 'string' && !(name in kept)).map(([name]) => name);
+  for (const body of [...payloads, updateSample?.ok ? updateSample.value : undefined]) {
+    if (body !== null && typeof body === 'object') for (const name of dropped) delete (body as Record<string, unknown>)[name];
+  }
   return {
+    setup,
+    references,
     model,
     collectionUrl: list.path,
     itemUrlPrefix: idPath,
@@ -355,6 +423,45 @@ function crudTestView(api: ApiIR, ops: readonly OperationIR[], dirs: OutputDirs,
   };
 }
 
+/**
+ * The reference properties (`x-backdev-ref`) of a model's create body, after adding to `setup` a step that
+ * creates each referenced model (its own references first). An optional reference that cannot be met
+ * (it refers back to a model on the way) is left out of the body; undefined when a required one cannot be
+ * met (no create operation for the referenced model, no valid body, a required cycle).
+ */
+function referencesOf(api: ApiIR, model: string, body: unknown, setup: CrudSetupStep[], onTheWay: ReadonlySet<string>): CrudReference[] | undefined {
+  if (body === null || typeof body !== 'object') return [];
+  const values = body as Record<string, unknown>;
+  const refs: CrudReference[] = [];
+  for (const [property, schema] of Object.entries(modelProperties(api, model))) {
+    const target = schema['x-backdev-ref'];
+    if (typeof target !== 'string' || !(property in values)) continue;
+    if (!setup.some((step) => step.model === target)) {
+      const step = onTheWay.has(target) ? undefined : setupStep(api, target, setup, new Set([...onTheWay, target]));
+      if (!step) {
+        const required = (api.modelSchemas[model] as { required?: unknown } | undefined)?.required;
+        if (Array.isArray(required) && required.includes(property)) return undefined;
+        delete values[property];
+        continue;
+      }
+      setup.push(step);
+    }
+    refs.push({ property, model: target });
+  }
+  return refs;
+}
+
+function setupStep(api: ApiIR, model: string, setup: CrudSetupStep[], onTheWay: ReadonlySet<string>): CrudSetupStep | undefined {
+  const create = api.operations.find((o) => o.crud?.action === 'create' && o.crud.model === model);
+  const body = create?.requestBody?.contents.find((m) => m.json);
+  if (!create || !body) return undefined;
+  const sample = validSample(body.schema, api.schemaDefs, api.schemaRefPrefix);
+  if (!sample.ok || sample.value === null || typeof sample.value !== 'object') return undefined;
+  const payload = { ...(sample.value as Record<string, unknown>) };
+  const references = referencesOf(api, model, payload, setup, onTheWay);
+  return references && { model, collectionUrl: create.path, payload, references };
+}
+
 function modelProperties(api: ApiIR, model: string): Record<string, Record<string, unknown>> {
   const schema = api.modelSchemas[model];
   const props = schema && typeof schema === 'object' ? (schema as { properties?: unknown }).properties : undefined;
@@ -362,7 +469,11 @@ function modelProperties(api: ApiIR, model: string): Record<string, Record<strin
 }
 
 /** Builds the valid and invalid requests of an operation's generated test from its schemas. */
-function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
+function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponses: readonly ErrorResponseView[]): TestView {
+  const declared400 = errorResponses.find((e) => e.status === '400') ?? errorResponses.find((e) => e.status === '4XX') ?? errorResponses.find((e) => e.status === 'default');
+  const problem = declared400?.mapper === undefined;
+  const contentType = (declared400?.contentType ?? 'application/problem+json').split(';')[0]!.trim();
+  const pointer = (...parts: string[]) => parts.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
   const defs = api.schemaDefs;
   const prefix = api.schemaRefPrefix;
   const notes: string[] = [];
@@ -427,6 +538,9 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
         invalid = {
           request: request(values, { value: bad.value, mediaType: jsonBody.mediaType }),
           field: bad.field ?? 'body',
+          pointer: bad.field === undefined ? '/body' : pointer('body', bad.field),
+          problem,
+          contentType,
           reason: `an invalid body (${bad.reason})`,
           title: `rejects an invalid body (${bad.reason}) with 400`,
         };
@@ -440,6 +554,9 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
         invalid = {
           request: request(without, body),
           field: p.name,
+          pointer: pointer(p.in === 'query' ? 'query' : 'headers', p.name),
+          problem,
+          contentType,
           reason: `a missing ${p.in} parameter "${p.name}"`,
           title: `rejects a request without the ${p.in} parameter "${p.name}" with 400`,
         };
@@ -450,7 +567,10 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate): TestView {
         if (bad.ok && isScalar(bad.value) && scalarText(bad.value) !== '' && !validate(p.schema, scalarText(bad.value))) {
           invalid = {
             request: request(new Map(values).set(p, bad.value), body),
-            field: p.routeName,
+            field: p.name,
+            pointer: pointer('params', p.name),
+            problem,
+            contentType,
             reason: `an invalid path parameter "${p.name}" (${bad.reason})`,
             title: `rejects an invalid path parameter "${p.name}" with 400`,
           };

@@ -11,6 +11,9 @@ import {
 } from '../../generators/create-api/endpoint/index.js';
 import { parseFields } from '../../generators/create-api/fields.js';
 
+/** The pattern of string and text fields: no U+0000 (the spec holds the regex escape, not the character). */
+const NO_NUL = '^[^\\u0000]*$';
+
 type Json = { [key: string]: any };
 
 const FIELDS = parseFields(
@@ -201,7 +204,9 @@ describe('addEndpoint on YAML', () => {
     const index = (line: string) => lines.indexOf(line);
     expect(index('        Product:')).toBeGreaterThan(index('        Pet:'));
     expect(index('        Product:')).toBeLessThan(index('paths:'));
-    expect(index('        Error:')).toBeGreaterThan(index('        ProductPage:'));
+    expect(index('        Problem:')).toBeGreaterThan(index('        ProductPage:'));
+    expect(index('    responses:')).toBeGreaterThan(index('        Problem:'));
+    expect(index('        BadRequest:')).toBeGreaterThan(index('    responses:'));
     expect(index('    /products:')).toBeGreaterThan(index("    '/pets':"));
     expect(index('    /products/{id}:')).toBeGreaterThan(index('    /products:'));
     expect(index('    /products/{id}:')).toBeLessThan(index('x-trailer: ~   # the end'));
@@ -212,14 +217,14 @@ describe('addEndpoint on YAML', () => {
 
   it('adds the schemas', () => {
     const s = spec.components.schemas;
-    expect(Object.keys(s)).toEqual(['Pet', 'Product', 'ProductCreate', 'ProductUpdate', 'ProductPage', 'Error']);
+    expect(Object.keys(s)).toEqual(['Pet', 'Product', 'ProductCreate', 'ProductUpdate', 'ProductPage', 'Problem']);
     expect(s.Product).toEqual({
       type: 'object',
       'x-backdev-table': true,
       required: ['id', 'name', 'price', 'category', 'owner', 'active', 'createdAt', 'updatedAt'],
       properties: {
         id: { type: 'string', format: 'uuid', readOnly: true },
-        name: { type: 'string', 'x-backdev-unique': true },
+        name: { type: 'string', pattern: NO_NUL, maxLength: 512, 'x-backdev-unique': true },
         price: { type: 'number' },
         stock: { type: 'integer', format: 'int32' },
         category: { type: 'string', enum: ['a', 'b'] },
@@ -241,8 +246,13 @@ describe('addEndpoint on YAML', () => {
     expect(s.ProductPage.required).toEqual(['items', 'nextCursor']);
     expect(s.ProductPage.properties.items).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Product' } });
     expect(s.ProductPage.properties.nextCursor).toMatchObject({ type: 'string', nullable: true });
-    expect(s.Error.required).toEqual(['error', 'message']);
-    expect(Object.keys(s.Error.properties)).toEqual(['error', 'message', 'details']);
+    expect(s.Problem.required).toEqual(['type', 'title', 'status']);
+    expect(Object.keys(s.Problem.properties)).toEqual(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+    expect(s.Problem.properties.errors.items.required).toEqual(['pointer', 'message']);
+    expect(Object.keys(spec.components.responses)).toEqual(['BadRequest', 'NotFound', 'Conflict', 'UnprocessableContent']);
+    for (const response of Object.values<Json>(spec.components.responses)) {
+      expect(response.content).toEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
+    }
   });
 
   it('adds the paths', () => {
@@ -268,17 +278,17 @@ describe('addEndpoint on YAML', () => {
       required: true,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ProductCreate' } } },
     });
-    expect(Object.keys(list.post.responses)).toEqual(['201', '400', '409']);
+    expect(Object.keys(list.post.responses)).toEqual(['201', '400', '409', '422']);
     expect(item.parameters).toEqual([
       expect.objectContaining({ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }),
     ]);
-    expect(Object.keys(item.get.responses)).toEqual(['200', '404']);
-    expect(Object.keys(item.patch.responses)).toEqual(['200', '400', '404', '409']);
+    expect(Object.keys(item.get.responses)).toEqual(['200', '400', '404']);
+    expect(Object.keys(item.patch.responses)).toEqual(['200', '400', '404', '409', '422']);
     expect(item.patch.requestBody.content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/ProductUpdate',
     });
     expect(item.delete.responses['204']).toEqual({ description: expect.any(String) });
-    expect(Object.keys(item.delete.responses)).toEqual(['204', '404']);
+    expect(Object.keys(item.delete.responses)).toEqual(['204', '400', '404', '409']);
     const operations = [list.get, list.post, item.get, item.patch, item.delete];
     expect(operations.map((o: Json) => o.operationId)).toEqual(edit.operationIds);
     for (const op of operations) {
@@ -286,7 +296,8 @@ describe('addEndpoint on YAML', () => {
       expect(op.summary).toEqual(expect.any(String));
       for (const [code, response] of Object.entries<Json>(op.responses)) {
         if (/^[45]/.test(code)) {
-          expect(response.content).toEqual({ 'application/json': { schema: { $ref: '#/components/schemas/Error' } } });
+          const name = { '400': 'BadRequest', '404': 'NotFound', '409': 'Conflict', '422': 'UnprocessableContent' }[code];
+          expect(response).toEqual({ $ref: `#/components/responses/${name}` });
         }
       }
     }
@@ -318,29 +329,32 @@ describe('addEndpoint on YAML', () => {
       'BlogPostUpdate',
       'BlogPostPage',
     ]);
-    expect(s.components.schemas.BlogPost.properties.body).toEqual({ type: 'string', 'x-backdev-type': 'text' });
-    expect(second.text.match(/^ {8}Error:$/gm)).toHaveLength(1);
+    expect(s.components.schemas.BlogPost.properties.body).toEqual({ type: 'string', 'x-backdev-type': 'text', pattern: NO_NUL });
+    expect(second.text.match(/^ {8}Problem:$/gm)).toHaveLength(1);
+    expect(second.text.match(/^ {8}BadRequest:$/gm)).toHaveLength(1);
   });
 });
 
 describe('addEndpoint: field types', () => {
   const cases: { fields: string; want: Json }[] = [
-    { fields: 'f:string', want: { type: 'string' } },
-    { fields: 'f:text', want: { type: 'string', 'x-backdev-type': 'text' } },
+    { fields: 'f:string', want: { type: 'string', pattern: NO_NUL } },
+    { fields: 'f:text', want: { type: 'string', 'x-backdev-type': 'text', pattern: NO_NUL } },
     { fields: 'f:integer', want: { type: 'integer', format: 'int32' } },
     { fields: 'f:bigint', want: { type: 'integer', format: 'int64' } },
     { fields: 'f:number', want: { type: 'number' } },
     { fields: 'f:boolean', want: { type: 'boolean' } },
-    { fields: 'f:date', want: { type: 'string', format: 'date' } },
-    { fields: 'f:datetime', want: { type: 'string', format: 'date-time' } },
+    { fields: 'f:date', want: { type: 'string', format: 'date', pattern: '^(?!0000-)' } },
+    { fields: 'f:datetime', want: { type: 'string', format: 'date-time', pattern: '^(?!0000-|0001-01-01[Tt][^+]*\\+|9999-12-31[Tt][^-]*-)' } },
     { fields: 'f:uuid', want: { type: 'string', format: 'uuid' } },
     { fields: 'f:email', want: { type: 'string', format: 'email' } },
     { fields: 'f:enum(true|1|-x|null|1.5)', want: { type: 'string', enum: ['true', '1', '-x', 'null', '1.5'] } },
     { fields: 'f:ref(BlogPost)', want: { type: 'string', format: 'uuid', 'x-backdev-ref': 'BlogPost' } },
-    { fields: 'f:string:unique:index', want: { type: 'string', 'x-backdev-unique': true, 'x-backdev-index': true } },
+    { fields: 'f:string:unique:index', want: { type: 'string', pattern: NO_NUL, maxLength: 512, 'x-backdev-unique': true, 'x-backdev-index': true } },
+    { fields: 'f:text:index', want: { type: 'string', 'x-backdev-type': 'text', pattern: NO_NUL, maxLength: 512, 'x-backdev-index': true } },
+    { fields: 'f:email:unique', want: { type: 'string', format: 'email', maxLength: 512, 'x-backdev-unique': true } },
     { fields: 'f:integer:default=3', want: { type: 'integer', format: 'int32', default: 3 } },
-    { fields: 'f:string:default="a: b # c"', want: { type: 'string', default: 'a: b # c' } },
-    { fields: 'f:string:default=007', want: { type: 'string', default: '007' } },
+    { fields: 'f:string:default="a: b # c"', want: { type: 'string', pattern: NO_NUL, default: 'a: b # c' } },
+    { fields: 'f:string:default=007', want: { type: 'string', pattern: NO_NUL, default: '007' } },
   ];
   it.each(cases)('$fields', ({ fields, want }) => {
     const text = addEndpoint('openapi: 3.0.3\n', 'openapi.yaml', 'items', parseFields(fields)).text;
@@ -395,7 +409,7 @@ describe('addEndpoint: spec shapes', () => {
       'products',
       FIELDS,
     ).text;
-    expect(Object.keys((parse(withComponents) as Json).components)).toEqual(['securitySchemes', 'schemas']);
+    expect(Object.keys((parse(withComponents) as Json).components)).toEqual(['securitySchemes', 'schemas', 'responses']);
   });
 
   it.each([
@@ -432,6 +446,19 @@ describe('addEndpoint: spec shapes', () => {
     const text = addEndpoint(src, 'openapi.yaml', 'products', FIELDS).text;
     expect(text.startsWith(src)).toBe(true);
     expect((parse(text) as Json).components.schemas.Error).toEqual({ type: 'object' });
+  });
+
+  it('keeps a different Problem schema and responses of the same names, and uses other names', () => {
+    const src = 'openapi: 3.0.3\ncomponents:\n  schemas:\n    Problem: {type: string}\n  responses:\n    NotFound: {description: mine}\n';
+    const text = addEndpoint(src, 'openapi.yaml', 'products', FIELDS).text;
+    expectLinesKept(src, text);
+    const s = parse(text) as Json;
+    expect(s.components.schemas.Problem).toEqual({ type: 'string' });
+    expect(s.components.schemas.ProblemDetails.required).toEqual(['type', 'title', 'status']);
+    expect(s.components.responses.NotFound).toEqual({ description: 'mine' });
+    expect(s.components.responses.BackdevNotFound.content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/ProblemDetails' });
+    expect(s.paths['/products/{id}'].get.responses['404']).toEqual({ $ref: '#/components/responses/BackdevNotFound' });
+    expect(s.paths['/products/{id}'].get.responses['400']).toEqual({ $ref: '#/components/responses/BadRequest' });
   });
 
   it('keeps CRLF line endings and a missing final newline', () => {

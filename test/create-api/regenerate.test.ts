@@ -9,7 +9,7 @@ import { BackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runCreateApi } from '../../generators/create-api/run.js';
 import { runInit } from '../../generators/init/run.js';
-import { backdev, cleanup, snapshotTree, SPECS, tempDir, typecheck } from '../helpers.js';
+import { backdev, cleanup, linkBackdev, snapshotTree, SPECS, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;
 const file = (p: string) => path.join(dir, p);
@@ -22,6 +22,8 @@ const regenerate = (extra: Parameters<typeof runCreateApi>[0] = {}) => {
 beforeAll(async () => {
   dir = tempDir('regen');
   await runInit({ dir, force: true }, memoryOutput());
+  // The generated code imports backdev/runtime/http, as an installed project resolves it.
+  linkBackdev(dir);
 });
 afterAll(() => cleanup(dir));
 

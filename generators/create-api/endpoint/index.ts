@@ -1,6 +1,6 @@
 /**
  * `backdev create-api` spec editing: adds a CRUD resource (schemas `<Name>`, `<Name>Create`, `<Name>Update`,
- * `<Name>Page`, `Error` when missing, paths `/<plural>` and `/<plural>/{id}`, a tag) to an OpenAPI 3 document
+ * `<Name>Page`, `Problem` and the error responses in `components.responses` when missing, paths `/<plural>` and `/<plural>/{id}`, a tag) to an OpenAPI 3 document
  * given as text, and returns the new text.
  */
 
@@ -9,7 +9,17 @@ import { toPointer } from '../../core/spec/pointer.js';
 import type { FieldSpec } from '../fields.js';
 import { editJson, parseJson, toPlain, type JsonValue } from './json-edit.js';
 import { resourceNames, type ResourceNames } from './names.js';
-import { buildAdditions, ERROR_SCHEMA, type Additions, type Obj, type Plan } from './resource.js';
+import {
+  buildAdditions,
+  DEFAULT_PROBLEM_NAMES,
+  PROBLEM_RESPONSES,
+  PROBLEM_SCHEMA,
+  problemResponses,
+  type Additions,
+  type Obj,
+  type Plan,
+  type ProblemNames,
+} from './resource.js';
 import { editYaml, parseYaml } from './yaml-edit.js';
 
 export { pluralize, resourceNames, singularize } from './names.js';
@@ -46,9 +56,9 @@ export function addEndpoint(specText: string, fileName: string, endpoint: string
   const root = source.root;
   const openapi31 = source.openapi31;
 
-  const additions = buildAdditions(names, fields, openapi31, errorSchemaName(root));
+  const additions = buildAdditions(names, fields, openapi31, problemNames(root));
   const plan = planEdit(root, additions, names, fileName);
-  if (plan.paths.length === 0 && plan.schemas.length === 0 && plan.tag === undefined) {
+  if (plan.paths.length === 0 && plan.schemas.length === 0 && (plan.responses ?? []).length === 0 && plan.tag === undefined) {
     return { ...result, text: specText, changed: false };
   }
   const text = writeSpecEdit(source, plan);
@@ -150,16 +160,24 @@ function checkOpenApi(spec: unknown, fileName: string): boolean {
 }
 
 /**
- * The schema the resource's error responses use: `Error`, unless the spec already has an `Error` of
- * another shape (the handlers create-api writes answer `{ error, message }`), then `ApiError`, …
+ * The names of the problem schema and the error responses: `Problem`, `BadRequest`, … unless the spec
+ * already has something else by that name (then `ProblemDetails`, `BackdevProblem`, …, and
+ * `BackdevBadRequest`, …).
  */
-function errorSchemaName(root: Obj): string {
-  const schemas = isObj(root.components) && isObj(root.components.schemas) ? root.components.schemas : {};
-  for (const name of ['Error', 'ApiError', 'ResourceError', 'BackdevError']) {
-    const existing = own(schemas, name);
-    if (existing === undefined || deepEqual(existing, ERROR_SCHEMA)) return name;
-  }
-  return 'BackdevResourceError';
+function problemNames(root: Obj): ProblemNames {
+  const components = isObj(root.components) ? root.components : {};
+  const schemas = isObj(components.schemas) ? components.schemas : {};
+  const responses = isObj(components.responses) ? components.responses : {};
+  const pick = (candidates: string[], map: Obj, wanted: Obj) =>
+    candidates.find((name) => {
+      const existing = own(map, name);
+      return existing === undefined || deepEqual(existing, wanted);
+    }) ?? `${candidates[candidates.length - 1]}2`;
+  const schema = pick(['Problem', 'ProblemDetails', 'BackdevProblem'], schemas, PROBLEM_SCHEMA);
+  const wanted = problemResponses(schema);
+  const names = { ...DEFAULT_PROBLEM_NAMES.responses };
+  for (const kind of PROBLEM_RESPONSES) names[kind] = pick([kind, `Backdev${kind}`], responses, wanted[kind]);
+  return { schema, responses: names };
 }
 
 function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: string): Plan {
@@ -180,7 +198,10 @@ function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: str
       );
     }
   }
-  if (own(schemas, add.errorName) === undefined) plan.schemas.push([add.errorName, add.errorSchema]);
+  if (own(schemas, add.problemName) === undefined) plan.schemas.push([add.problemName, add.problemSchema]);
+  const components = isObj(root.components) ? root.components : {};
+  const responses = isObj(components.responses) ? components.responses : {};
+  plan.responses = add.responses.filter(([name]) => own(responses, name) === undefined);
 
   const paths = isObj(root.paths) ? root.paths : {};
   const template = (p: string) => p.replace(/\{[^}]*\}/g, '{}');

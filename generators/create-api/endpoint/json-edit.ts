@@ -172,6 +172,10 @@ export function editJson(text: string, root: JsonValue, plan: Plan): string {
     const schemas = mapAt(mapAt(top, 'components'), 'schemas');
     for (const [key, value] of plan.schemas) schemas.set(key, asJson(value));
   }
+  if (plan.responses && plan.responses.length > 0) {
+    const responses = mapAt(mapAt(top, 'components'), 'responses');
+    for (const [key, value] of plan.responses) responses.set(key, asJson(value));
+  }
   if (plan.securitySchemes && plan.securitySchemes.length > 0) {
     const schemes = mapAt(mapAt(top, 'components'), 'securitySchemes');
     for (const [key, value] of plan.securitySchemes) schemes.set(key, asJson(value));

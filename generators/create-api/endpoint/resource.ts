@@ -1,25 +1,47 @@
 /**
  * What a resource adds to a spec: its schemas (`<Name>`, `<Name>Create`, `<Name>Update`, `<Name>Page`,
- * `Error`) and its collection and item paths, as plain objects; and the plan of what is actually appended.
+ * `Problem`), the error responses its operations share (`components.responses`: `BadRequest`, `NotFound`,
+ * `Conflict`, `UnprocessableContent`) and its collection and item paths, as plain objects; and the plan of
+ * what is actually appended.
  */
 
-import type { FieldSpec } from '../fields.js';
+import { DATE_PATTERN, DATE_TIME_PATTERN, INDEXED_TEXT_MAX_LENGTH, NO_NUL_PATTERN, type FieldSpec } from '../fields.js';
 import type { ResourceNames } from './names.js';
 
 export type Obj = { [key: string]: unknown };
 
 export interface Additions {
   schemas: [string, Obj][];
-  errorSchema: Obj;
-  errorName: string;
+  /** The problem details schema and the name the responses refer to it by. */
+  problemSchema: Obj;
+  problemName: string;
+  /** `components.responses` entries the operations refer to (by the names in `ProblemNames.responses`). */
+  responses: [string, Obj][];
   paths: [string, Obj][];
 }
+
+/** The error responses of a resource, by what they mean. */
+export const PROBLEM_RESPONSES = ['BadRequest', 'NotFound', 'Conflict', 'UnprocessableContent'] as const;
+export type ProblemResponse = (typeof PROBLEM_RESPONSES)[number];
+
+/** Names the additions use for the problem schema and responses (others when the spec has different ones). */
+export interface ProblemNames {
+  schema: string;
+  responses: Record<ProblemResponse, string>;
+}
+
+export const DEFAULT_PROBLEM_NAMES: ProblemNames = {
+  schema: 'Problem',
+  responses: { BadRequest: 'BadRequest', NotFound: 'NotFound', Conflict: 'Conflict', UnprocessableContent: 'UnprocessableContent' },
+};
 
 export interface Plan {
   /** Entries to append to `paths`. */
   paths: [string, Obj][];
   /** Entries to append to `components.schemas`. */
   schemas: [string, Obj][];
+  /** Entries to append to `components.responses`. */
+  responses?: [string, Obj][];
   /** Item to append to the top-level `tags` list. */
   tag: Obj | undefined;
   /** Entries to append to `components.securitySchemes` (add-auth). */
@@ -79,6 +101,12 @@ function fieldSchema(field: FieldSpec, withDefault: boolean): Obj {
       s['x-backdev-ref'] = field.ref;
       break;
   }
+  // What PostgreSQL refuses is refused by validation first (a 400 naming the field, never a database error):
+  // NUL in text, dates outside its range, an indexed value too long for a btree entry.
+  if (field.type === 'string' || field.type === 'text') s.pattern = NO_NUL_PATTERN;
+  if (field.type === 'date') s.pattern = DATE_PATTERN;
+  if (field.type === 'datetime') s.pattern = DATE_TIME_PATTERN;
+  if ((field.unique || field.index) && (field.type === 'string' || field.type === 'text' || field.type === 'email')) s.maxLength = INDEXED_TEXT_MAX_LENGTH;
   if (withDefault && field.default !== undefined) s.default = field.default;
   if (field.unique) s['x-backdev-unique'] = true;
   if (field.index) s['x-backdev-index'] = true;
@@ -89,20 +117,47 @@ function article(phrase: string): string {
   return /^([aeio]|u[^aeiou][^aeiou])/.test(phrase) ? `an ${phrase}` : `a ${phrase}`;
 }
 
-/** The error body of a resource's 4xx responses, and of the handlers create-api writes for them. */
-export const ERROR_SCHEMA: Obj = {
+/** The body of every error a generated server sends: RFC 9457 problem details. */
+export const PROBLEM_SCHEMA: Obj = {
   type: 'object',
-  required: ['error', 'message'],
+  description: 'An error (RFC 9457 problem details)',
+  required: ['type', 'title', 'status'],
   properties: {
-    error: { type: 'string', description: 'Stable machine-readable code' },
-    message: { type: 'string', description: 'Human-readable explanation' },
-    details: { description: 'Extra information, such as the invalid fields' },
+    type: { type: 'string', description: 'A URI identifying the kind of problem (`about:blank`: see the status)' },
+    title: { type: 'string', description: "The status's reason phrase" },
+    status: { type: 'integer', description: 'The HTTP status code' },
+    detail: { type: 'string', description: 'What went wrong, for people' },
+    instance: { type: 'string', description: 'The request, as `urn:request:<id>` (the id is in the server log)' },
+    errors: {
+      type: 'array',
+      description: 'The invalid places of the request',
+      items: {
+        type: 'object',
+        required: ['pointer', 'message'],
+        properties: {
+          pointer: { type: 'string', description: 'JSON pointer into the request, location first: `/body/price`, `/query/limit`' },
+          message: { type: 'string' },
+        },
+      },
+    },
   },
 };
 
-/** `errorName`: the schema name the error responses refer to (`Error` unless the spec has another `Error`). */
-export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openapi31: boolean, errorName = 'Error'): Additions {
-  const errorSchema = ERROR_SCHEMA;
+/** The shared error responses, referring to the problem schema by `problemName`. */
+export function problemResponses(problemName: string): Record<ProblemResponse, Obj> {
+  const response = (description: string): Obj => ({ description, content: { 'application/problem+json': { schema: ref(problemName) } } });
+  return {
+    BadRequest: response('The request is invalid (`errors` points at each invalid place)'),
+    NotFound: response('Nothing has this id'),
+    Conflict: response('The request conflicts with existing data (a unique field, or rows that still refer to this one)'),
+    UnprocessableContent: response('The request refers to something that does not exist (`errors` names the field)'),
+  };
+}
+
+/** `problem`: the names the error responses use (the defaults unless the spec has others by those names). */
+export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openapi31: boolean, problem: ProblemNames = DEFAULT_PROBLEM_NAMES): Additions {
+  const problemSchema = PROBLEM_SCHEMA;
+  const sharedResponses = problemResponses(problem.schema);
   const N = names.schemaName;
   const one = names.singularWords.join(' ');
   const many = names.pluralWords.join(' ');
@@ -146,7 +201,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
     },
     additionalProperties: false,
   };
-  const error = (description: string): Obj => ({ description, content: json(ref(errorName)) });
+  const error = (kind: ProblemResponse): Obj => ({ $ref: `#/components/responses/${problem.responses[kind]}` });
   const tags = [names.tag];
   // Marks the operation as one of the resource's CRUD actions: create-api then writes a handler backed
   // by the model's repository instead of a 501 stub.
@@ -173,7 +228,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       ],
       responses: {
         '200': { description: `A page of ${many}`, content: json(ref(`${N}Page`)) },
-        '400': error('The request is invalid'),
+        '400': error('BadRequest'),
       },
     },
     post: {
@@ -184,12 +239,12 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       requestBody: { required: true, content: json(ref(`${N}Create`)) },
       responses: {
         '201': { description: `The created ${one}`, content: json(ref(N)) },
-        '400': error('The request is invalid'),
-        '409': error(`A unique field conflicts with an existing ${one}`),
+        '400': error('BadRequest'),
+        '409': error('Conflict'),
+        '422': error('UnprocessableContent'),
       },
     },
   };
-  const notFound = error(`No ${one} has this id`);
   const item: Obj = {
     parameters: [
       {
@@ -205,7 +260,7 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       summary: `Get ${article(one)}`,
       operationId: names.operationIds.get,
       ...crud('get'),
-      responses: { '200': { description: `The ${one}`, content: json(ref(N)) }, '404': notFound },
+      responses: { '200': { description: `The ${one}`, content: json(ref(N)) }, '400': error('BadRequest'), '404': error('NotFound') },
     },
     patch: {
       tags,
@@ -215,9 +270,10 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       requestBody: { required: true, content: json(ref(`${N}Update`)) },
       responses: {
         '200': { description: `The updated ${one}`, content: json(ref(N)) },
-        '400': error('The request is invalid'),
-        '404': notFound,
-        '409': error(`A unique field conflicts with an existing ${one}`),
+        '400': error('BadRequest'),
+        '404': error('NotFound'),
+        '409': error('Conflict'),
+        '422': error('UnprocessableContent'),
       },
     },
     delete: {
@@ -225,7 +281,12 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       summary: `Delete ${article(one)}`,
       operationId: names.operationIds.delete,
       ...crud('delete'),
-      responses: { '204': { description: `The ${one} was deleted` }, '404': notFound },
+      responses: {
+        '204': { description: `The ${one} was deleted` },
+        '400': error('BadRequest'),
+        '404': error('NotFound'),
+        '409': error('Conflict'),
+      },
     },
   };
   return {
@@ -235,8 +296,9 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
       [`${N}Update`, update],
       [`${N}Page`, page],
     ],
-    errorSchema,
-    errorName,
+    problemSchema,
+    problemName: problem.schema,
+    responses: PROBLEM_RESPONSES.map((kind) => [problem.responses[kind], sharedResponses[kind]]),
     paths: [
       [names.collectionPath, collection],
       [names.itemPath, item],

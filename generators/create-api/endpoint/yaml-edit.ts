@@ -113,6 +113,7 @@ export function editYaml(text: string, source: Document.Parsed, plan: Plan): str
   const targets: [string[], [string, Obj][]][] = [
     [['paths'], plan.paths],
     [['components', 'schemas'], plan.schemas],
+    [['components', 'responses'], plan.responses ?? []],
     [['components', 'securitySchemes'], plan.securitySchemes ?? []],
   ];
   for (const [path, entries] of targets) {
@@ -199,6 +200,16 @@ function spliceYaml(
     return true;
   };
 
+  // Blocks appended to the same mapping are merged first (`components:` with both `schemas` and
+  // `responses` when the spec has no components yet): one block each.
+  const appended = new Map<YAMLMap, Map<string, unknown>>();
+  const merge = (into: Map<string, unknown>, from: Map<string, unknown>) => {
+    for (const [k, v] of from) {
+      const existing = into.get(k);
+      if (existing instanceof Map && v instanceof Map) merge(existing as Map<string, unknown>, v as Map<string, unknown>);
+      else into.set(k, v);
+    }
+  };
   for (const [path, entries] of targets) {
     if (entries.length === 0) continue;
     let map: YAMLMap = root;
@@ -206,7 +217,9 @@ function spliceYaml(
     for (let i = 0; i < path.length; i++) {
       const pair = findPair(map, path[i]!);
       if (pair === undefined) {
-        if (!appendToMap(map, nest(path.slice(i), entries))) return undefined;
+        const pending = appended.get(map) ?? new Map<string, unknown>();
+        merge(pending, nest(path.slice(i), entries));
+        appended.set(map, pending);
         done = true;
         break;
       }
@@ -224,8 +237,13 @@ function spliceYaml(
       if (!isMap(value)) return undefined;
       map = value;
     }
-    if (!done && !appendToMap(map, new Map(entries))) return undefined;
+    if (!done) {
+      const pending = appended.get(map) ?? new Map<string, unknown>();
+      merge(pending, new Map(entries));
+      appended.set(map, pending);
+    }
   }
+  for (const [map, entries] of appended) if (!appendToMap(map, entries)) return undefined;
 
   if (tag !== undefined) {
     const pair = findPair(root, 'tags');

@@ -1,0 +1,312 @@
+/**
+ * `backdev/runtime/http`: request validation that means what the spec says, and the one error format
+ * (RFC 9457 problem details) of a generated server. Nothing here depends on Fastify; the generated
+ * `http.gen.ts` wires it in.
+ *
+ * Validation (see README "Validation"):
+ * - bodies are validated as sent: no type coercion, no removal of unknown properties (`additionalProperties:
+ *   false` rejects them), `null` only where the schema allows it, defaults filled in;
+ * - path, query and header values arrive as strings and are converted by the parameter's schema before
+ *   validation: integers and numbers only from plain decimal text that gives a finite number (`Infinity`,
+ *   `1e309`, `NaN`, `0x10` stay strings and fail), booleans from `true`/`false`, arrays from repeated query
+ *   keys or comma-separated path and header values;
+ * - non-finite numbers never pass for `number`/`integer` (Ajv `strictNumbers`).
+ */
+import { STATUS_CODES } from 'node:http';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = addFormatsModule.default;
+
+/** One invalid place of a request: a JSON pointer with the location first (`/body/price`, `/query/limit`). */
+export interface ProblemPointer {
+  pointer: string;
+  message: string;
+}
+
+/** An RFC 9457 problem details body. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: ProblemPointer[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** A problem details body; `title` is the status's reason phrase. */
+export function problemDetails(status: number, detail?: string, errors?: ProblemPointer[], instance?: string): ProblemDetails {
+  const body: ProblemDetails = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status };
+  if (detail !== undefined) body.detail = detail;
+  if (instance !== undefined) body.instance = instance;
+  if (errors !== undefined && errors.length > 0) body.errors = errors;
+  return body;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Validation
+
+/** Ajv options for request bodies. */
+export const BODY_AJV_OPTIONS: Readonly<Options> = Object.freeze({
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: true,
+  strictNumbers: true,
+  allErrors: false,
+  addUsedSchema: false,
+  logger: false,
+});
+
+/** Ajv options for path, query and header values (converted from text beforehand, see `coerceParameters`). */
+export const PARAMETER_AJV_OPTIONS: Readonly<Options> = BODY_AJV_OPTIONS;
+
+export type HttpPart = 'body' | 'querystring' | 'params' | 'headers';
+
+export type ValidationFunction = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
+
+export interface ValidatorCompilerOptions {
+  /** Extra Ajv options for bodies and parameters (over the defaults above). */
+  bodyAjv?: Options;
+  parameterAjv?: Options;
+}
+
+type Obj = { [key: string]: unknown };
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A Fastify-compatible validator compiler: one Ajv instance for bodies and one for parameters (both with
+ * ajv-formats and the `shared` schemas registered), each schema compiled once (equal schemas share it).
+ */
+export function createValidatorCompiler(
+  shared: readonly object[],
+  options: ValidatorCompilerOptions = {},
+): (route: { schema: unknown; httpPart?: string }) => ValidationFunction {
+  const make = (base: Options, extra: Options | undefined) => {
+    const ajv = new Ajv({ ...base, ...extra });
+    addFormats(ajv);
+    for (const s of shared) ajv.addSchema(s as never);
+    return ajv;
+  };
+  let bodyAjv: Ajv | undefined;
+  let parameterAjv: Ajv | undefined;
+  const cache = new Map<string, ValidationFunction>();
+  const resolver = refResolver(shared);
+  return ({ schema, httpPart }) => {
+    const isBody = httpPart === 'body' || httpPart === undefined;
+    const key = `${isBody ? 'body' : httpPart}\u0000${JSON.stringify(schema)}`;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    let fn: ValidationFunction;
+    if (isBody) {
+      bodyAjv ??= make(BODY_AJV_OPTIONS, options.bodyAjv);
+      fn = bodyAjv.compile(schema as object) as ValidateFunction;
+    } else {
+      parameterAjv ??= make(PARAMETER_AJV_OPTIONS, options.parameterAjv);
+      const validate = parameterAjv.compile(schema as object);
+      const coerce = parameterCoercion(schema, httpPart as HttpPart, resolver);
+      const wrapped: ValidationFunction = (data: unknown) => {
+        coerce(data);
+        const ok = validate(data) === true;
+        wrapped.errors = validate.errors ?? null;
+        return ok;
+      };
+      fn = wrapped;
+    }
+    cache.set(key, fn);
+    return fn;
+  };
+}
+
+type Resolve = (schema: unknown) => unknown;
+
+/** Follows `$ref`s into the shared schemas (`<$id>#/json/pointer`). */
+function refResolver(shared: readonly object[]): Resolve {
+  const byId = new Map<string, unknown>();
+  for (const s of shared) if (isObj(s) && typeof s.$id === 'string') byId.set(s.$id, s);
+  const resolve = (schema: unknown, depth = 0): unknown => {
+    if (!isObj(schema) || typeof schema.$ref !== 'string' || depth > 16) return schema;
+    const [id = '', fragment = ''] = schema.$ref.split('#');
+    let target: unknown = byId.get(id);
+    for (const raw of fragment.split('/').slice(1)) {
+      const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+      target = isObj(target) ? target[part] : undefined;
+    }
+    return target === undefined ? {} : resolve(target, depth + 1);
+  };
+  return resolve;
+}
+
+type Kind = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'array' | 'object';
+const ALL_KINDS: Kind[] = ['string', 'number', 'integer', 'boolean', 'null', 'array', 'object'];
+
+/** The JSON types a schema can accept at its top level (all of them when it does not say). */
+function kindsOf(schema: unknown, resolve: Resolve, depth = 0): Set<Kind> {
+  const s = resolve(schema);
+  if (!isObj(s) || depth > 8) return new Set(ALL_KINDS);
+  if (Array.isArray(s.enum) || 'const' in s) {
+    const values = Array.isArray(s.enum) ? s.enum : [s.const];
+    const kinds = new Set<Kind>();
+    for (const v of values) {
+      if (v === null) kinds.add('null');
+      else if (Array.isArray(v)) kinds.add('array');
+      else if (typeof v === 'number') kinds.add(Number.isInteger(v) ? 'integer' : 'number');
+      else kinds.add(typeof v as Kind);
+    }
+    return kinds;
+  }
+  if (typeof s.type === 'string') return new Set([s.type as Kind]);
+  if (Array.isArray(s.type)) return new Set(s.type as Kind[]);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const list = s[key];
+    if (Array.isArray(list) && list.length > 0) {
+      const kinds = new Set<Kind>();
+      for (const branch of list) for (const k of kindsOf(branch, resolve, depth + 1)) kinds.add(k);
+      return kinds;
+    }
+  }
+  return new Set(ALL_KINDS);
+}
+
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A parameter value converted from text by the kinds its schema accepts; text that fits none is kept. */
+function scalarFromText(text: string, kinds: Set<Kind>): unknown {
+  if (kinds.has('string')) return text;
+  if (kinds.has('integer') || kinds.has('number')) {
+    const pattern = kinds.has('number') ? NUMBER_TEXT : INTEGER_TEXT;
+    if (pattern.test(text)) {
+      const n = Number(text);
+      if (Number.isFinite(n)) return n;
+    }
+  }
+  if (kinds.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
+  if (kinds.has('null') && text === '') return null;
+  return text;
+}
+
+/**
+ * Converts the string values of a parameters object (query, path or headers) in place, by each
+ * property's schema. Arrays: repeated query keys arrive as arrays already and a single one is wrapped;
+ * path and header values are comma-separated (OpenAPI's default `simple` style).
+ */
+function parameterCoercion(schema: unknown, part: HttpPart, resolve: Resolve): (data: unknown) => void {
+  const s = resolve(schema);
+  const props = isObj(s) && isObj(s.properties) ? s.properties : {};
+  const plan: [string, (value: unknown) => unknown][] = [];
+  for (const [name, propSchema] of Object.entries(props)) {
+    const kinds = kindsOf(propSchema, resolve);
+    if (kinds.has('array') && !kinds.has('string')) {
+      const items = resolve(propSchema);
+      const itemKinds = kindsOf(isObj(items) && !Array.isArray(items.items) ? items.items : undefined, resolve);
+      const convert = (v: unknown) => (typeof v === 'string' ? scalarFromText(v, itemKinds) : v);
+      plan.push([
+        name,
+        (value) => {
+          if (Array.isArray(value)) return value.map(convert);
+          if (typeof value !== 'string') return value;
+          const list = part === 'querystring' ? [value] : value.split(',').map((v) => (part === 'headers' ? v.trim() : v));
+          return list.map(convert);
+        },
+      ]);
+    } else {
+      plan.push([name, (value) => (typeof value === 'string' ? scalarFromText(value, kinds) : value)]);
+    }
+  }
+  return (data) => {
+    if (!isObj(data)) return;
+    for (const [name, convert] of plan) {
+      if (!Object.prototype.hasOwnProperty.call(data, name)) continue;
+      const value = data[name];
+      if (value !== undefined) data[name] = convert(value);
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+const LOCATION: Record<string, string> = { body: '/body', querystring: '/query', params: '/params', headers: '/headers' };
+
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Ajv's errors as `{pointer, message}`, location first. `paramNames` maps route parameter names back to
+ * the spec's names where they differ.
+ */
+export function validationPointers(
+  errors: readonly Partial<ErrorObject>[],
+  part: string | undefined,
+  paramNames?: Readonly<Record<string, string>>,
+): ProblemPointer[] {
+  const base = LOCATION[part ?? 'body'] ?? '/body';
+  return errors.map((e) => {
+    let path = e.instancePath ?? '';
+    const params = (e.params ?? {}) as Record<string, unknown>;
+    let message = e.message ?? 'is invalid';
+    if (typeof params.missingProperty === 'string') {
+      path += `/${escapePointer(params.missingProperty)}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties' && typeof params.additionalProperty === 'string') {
+      path += `/${escapePointer(params.additionalProperty)}`;
+      message = 'is not allowed here (unknown property)';
+    }
+    if (part === 'params' && paramNames) {
+      const m = /^\/([^/]*)(.*)$/.exec(path);
+      if (m && paramNames[m[1]!] !== undefined) path = `/${escapePointer(paramNames[m[1]!]!)}${m[2]}`;
+    }
+    return { pointer: base + path, message };
+  });
+}
+
+export type LogLevel = 'error' | 'warn' | 'info';
+
+/** What a thrown error becomes: the problem's status, detail and errors, and how loudly to log it. */
+export interface ClassifiedError {
+  status: number;
+  detail: string;
+  errors?: ProblemPointer[];
+  level: LogLevel;
+}
+
+/** PostgreSQL SQLSTATE classes a client's input can reach, when an error escapes the repository. */
+const SQLSTATE_CLASSES: Record<string, { status: number; detail: string }> = {
+  '22': { status: 400, detail: 'a value in the request is not acceptable' },
+  '23': { status: 409, detail: 'the request conflicts with existing data' },
+  '54': { status: 400, detail: 'a value in the request is too large' },
+};
+
+function isPointerList(v: unknown): v is ProblemPointer[] {
+  return Array.isArray(v) && v.every((p) => isObj(p) && typeof p.pointer === 'string' && typeof p.message === 'string');
+}
+
+/**
+ * Classifies a thrown error:
+ * - a validation error (Fastify's, with Ajv's `validation` list) → 400 with `errors`;
+ * - any error with a numeric `statusCode` (or `status`) in 400–499 → that status, `detail` = its message
+ *   (which must therefore be safe to show), `errors` = its `errors` when they are `{pointer, message}`;
+ * - a PostgreSQL error (5-character SQLSTATE `code`) of class 22, 23 or 54 → 400, 409, 400 with a generic
+ *   detail (never the database's message);
+ * - anything else → 500 `internal error`.
+ */
+export function classifyError(error: unknown, paramNames?: Readonly<Record<string, string>>): ClassifiedError {
+  const e = (isObj(error) || error instanceof Error ? error : {}) as Obj;
+  if (Array.isArray(e.validation)) {
+    const errors = validationPointers(e.validation as Partial<ErrorObject>[], e.validationContext as string | undefined, paramNames);
+    const first = errors[0];
+    return { status: 400, detail: first ? `${first.pointer} ${first.message}` : 'the request is invalid', errors, level: 'info' };
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : undefined;
+  if (status !== undefined && Number.isInteger(status) && status >= 400 && status <= 499) {
+    const detail = typeof e.message === 'string' && e.message !== '' ? e.message : (STATUS_CODES[status] ?? 'client error');
+    return { status, detail, ...(isPointerList(e.errors) && e.errors.length > 0 ? { errors: e.errors } : {}), level: 'info' };
+  }
+  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {
+    const mapped = SQLSTATE_CLASSES[e.code.slice(0, 2)];
+    if (mapped) return { ...mapped, level: 'warn' };
+  }
+  const serverStatus = status !== undefined && Number.isInteger(status) && status >= 500 && status <= 599 ? status : 500;
+  return { status: serverStatus, detail: 'internal error', level: 'error' };
+}

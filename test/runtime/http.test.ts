@@ -1,0 +1,150 @@
+/**
+ * backdev/runtime/http: the request validation and error classification a generated server uses, on a
+ * real Fastify app (bodies as sent, parameters converted from text by their schemas, never non-finite
+ * numbers; errors classified by the client-error contract and the SQLSTATE safety net).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError, createValidatorCompiler, problemDetails, validationPointers } from '../../runtime/http/index.js';
+
+const shared = {
+  $id: 'shared',
+  $defs: {
+    Ids: { type: 'array', items: { type: 'integer' } },
+    Mode: { type: 'string', enum: ['a', 'b'] },
+    Thing: {
+      type: 'object',
+      required: ['name'],
+      properties: { name: { type: 'string' }, size: { type: 'number' }, note: { type: ['string', 'null'] }, flag: { type: 'boolean', default: false } },
+      additionalProperties: false,
+    },
+  },
+};
+
+let app: FastifyInstance;
+beforeAll(async () => {
+  app = Fastify({ logger: false });
+  const validatorCompiler = createValidatorCompiler([shared]);
+  app.setErrorHandler((error, _request, reply) => {
+    const c = classifyError(error, { routeId: 'id' });
+    return reply.code(c.status).send(problemDetails(c.status, c.detail, c.errors));
+  });
+  app.route({
+    method: 'POST',
+    url: '/things/:routeId',
+    validatorCompiler,
+    schema: {
+      params: { type: 'object', properties: { routeId: { type: 'integer', minimum: 1 } } },
+      querystring: {
+        type: 'object',
+        properties: {
+          ids: { $ref: 'shared#/$defs/Ids' },
+          ratio: { type: 'number' },
+          on: { type: 'boolean' },
+          mode: { $ref: 'shared#/$defs/Mode' },
+          either: { anyOf: [{ type: 'integer' }, { type: 'boolean' }] },
+        },
+      },
+      headers: { type: 'object', properties: { 'x-ids': { type: 'array', items: { type: 'integer' } }, 'x-limit': { type: 'integer' } } },
+      body: { $ref: 'shared#/$defs/Thing' },
+    },
+    handler: async (request) => ({ params: request.params, query: request.query, ids: request.headers['x-ids'], limit: request.headers['x-limit'], body: request.body }),
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+const send = (url: string, payload: unknown = { name: 'n' }, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url, payload: payload as never, headers });
+
+describe('parameters', () => {
+  it('converts path, query and header text by each schema, arrays included', async () => {
+    const res = await send('/things/7?ids=1&ids=2&ratio=.5&on=true&mode=a&either=3', { name: 'n' }, { 'x-ids': '4, 5', 'x-limit': '9' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ params: { routeId: 7 }, query: { ids: [1, 2], ratio: 0.5, on: true, mode: 'a', either: 3 }, ids: [4, 5], limit: 9 });
+  });
+
+  it('a single query value of an array parameter is a one-item array', async () => {
+    expect((await send('/things/7?ids=3')).json().query).toEqual({ ids: [3] });
+  });
+
+  it.each([
+    ['/things/7?ratio=Infinity', '/query/ratio'],
+    ['/things/7?ratio=-Infinity', '/query/ratio'],
+    ['/things/7?ratio=1e309', '/query/ratio'],
+    ['/things/7?ratio=NaN', '/query/ratio'],
+    ['/things/7?ratio=0x10', '/query/ratio'],
+    ['/things/7?ids=1&ids=1e400', '/query/ids/1'],
+    ['/things/7?on=1', '/query/on'],
+    ['/things/7?mode=c', '/query/mode'],
+    ['/things/1e3', '/params/id'],
+    ['/things/0', '/params/id'],
+  ])('%s is a 400 pointing at %s', async (url, pointer) => {
+    const res = await send(url);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors.map((e: { pointer: string }) => e.pointer)).toEqual([pointer]);
+  });
+
+  it('a header that is not an integer is a 400 pointing at it', async () => {
+    const res = await send('/things/7', { name: 'n' }, { 'x-limit': 'Infinity' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ pointer: '/headers/x-limit', message: 'must be integer' }]);
+  });
+});
+
+describe('bodies', () => {
+  it('are taken as sent, with defaults filled in', async () => {
+    expect((await send('/things/7', { name: 'n', size: 2, note: null })).json().body).toEqual({ name: 'n', size: 2, note: null, flag: false });
+  });
+
+  it.each([
+    [{ name: 'n', extra: 1 }, '/body/extra', 'is not allowed here (unknown property)'],
+    [{ name: 'n', size: '2' }, '/body/size', 'must be number'],
+    [{ name: null }, '/body/name', 'must be string'],
+    [{ name: ['n'] }, '/body/name', 'must be string'],
+    [{ name: 'n', flag: 'true' }, '/body/flag', 'must be boolean'],
+    [{}, '/body/name', 'is required'],
+  ])('%j is a 400 at %s', async (payload, pointer, message) => {
+    const res = await send('/things/7', payload);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ pointer, message }]);
+  });
+});
+
+describe('classifyError', () => {
+  it.each([
+    [{ statusCode: 404, message: 'no such thing' }, { status: 404, detail: 'no such thing', level: 'info' }],
+    [{ status: 429, message: 'slow down' }, { status: 429, detail: 'slow down', level: 'info' }],
+    [Object.assign(new Error('bad ref'), { statusCode: 422, errors: [{ pointer: '/body/x', message: 'missing' }] }), { status: 422, detail: 'bad ref', errors: [{ pointer: '/body/x', message: 'missing' }] }],
+    [Object.assign(new Error('secret'), { code: '22021' }), { status: 400, level: 'warn' }],
+    [Object.assign(new Error('secret'), { code: '23505' }), { status: 409, level: 'warn' }],
+    [Object.assign(new Error('secret'), { code: '54000' }), { status: 400, level: 'warn' }],
+    [Object.assign(new Error('secret'), { code: '42P01' }), { status: 500, detail: 'internal error', level: 'error' }],
+    [Object.assign(new Error('secret'), { code: 'EPIPE' }), { status: 500, detail: 'internal error' }],
+    [Object.assign(new Error('secret'), { statusCode: 503 }), { status: 503, detail: 'internal error' }],
+    [new Error('secret'), { status: 500, detail: 'internal error' }],
+    ['a string', { status: 500, detail: 'internal error' }],
+  ])('%j → %j', (error, want) => {
+    const got = classifyError(error);
+    expect(got).toMatchObject(want);
+    expect(JSON.stringify(got)).not.toContain('secret');
+  });
+});
+
+describe('validationPointers', () => {
+  it('escapes property names and maps route parameter names back to the spec', () => {
+    expect(
+      validationPointers(
+        [
+          { keyword: 'required', instancePath: '', params: { missingProperty: 'a/b~c' }, message: "must have required property 'a/b~c'" },
+          { keyword: 'type', instancePath: '/p_1', params: {}, message: 'must be integer' },
+        ],
+        'params',
+        { p_1: 'p.1' },
+      ),
+    ).toEqual([
+      { pointer: '/params/a~1b~0c', message: 'is required' },
+      { pointer: '/params/p.1', message: 'must be integer' },
+    ]);
+  });
+});
