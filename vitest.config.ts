@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+// One id per run: generated projects of this run share one install of their dependencies (test/helpers.ts).
+process.env.BACKDEV_TEST_RUN ??= `${Date.now()}-${process.pid}`;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

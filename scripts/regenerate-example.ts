@@ -14,7 +14,7 @@ export const EXAMPLE_DIR = path.resolve(fileURLToPath(new URL('../examples/petst
 export const EXAMPLE_BACKDEV_VERSION = 'file:../..';
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const entry of ['src', 'test', '.backdev', 'package.json', 'tsconfig.json', 'backdev.config.json', 'README.md', '.gitignore', 'openapi.yaml']) {
+  for (const entry of ['src', 'test', '.backdev', 'package.json', 'tsconfig.json', 'backdev.config.json', 'README.md', '.gitignore', '.npmrc', 'openapi.yaml']) {
     rmSync(path.join(EXAMPLE_DIR, entry), { recursive: true, force: true });
   }
   await runInit({ dir: EXAMPLE_DIR, force: true, backdevVersion: EXAMPLE_BACKDEV_VERSION }, consoleOutput);

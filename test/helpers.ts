@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary projects, tree snapshots, running tsc and commands. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -144,3 +144,66 @@ export async function stopServer(server: Server): Promise<void> {
   await exited;
 }
 
+
+/** One id per `vitest run` (set in vitest.config.ts, inherited by the test processes). */
+const RUN_ID = process.env.BACKDEV_TEST_RUN ?? `pid${process.pid}`;
+const DEPS_ROOT = path.join(REPO, '.tmp', 'deps');
+
+/**
+ * `npm install` for a generated project, once per test run for each set of dependencies: the first project
+ * with a given package.json installs into .tmp/deps/<run>/<hash>/ (backdev as a copy of this checkout, as
+ * the project's .npmrc asks), and every project with the same dependencies links its node_modules there.
+ * Test processes run in parallel, so the first one takes a lock and the others wait for it.
+ * test/e2e/fresh-install.test.ts is the one real install per run, with no lockfile.
+ */
+export async function installProject(dir: string, timeout = 400_000): Promise<void> {
+  const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const deps = { ...pkg.dependencies };
+  // The file: path is relative to the project; the shared folder needs it absolute.
+  if (deps.backdev?.startsWith('file:')) deps.backdev = `file:${path.resolve(dir, deps.backdev.slice(5))}`;
+  const npmrc = existsSync(path.join(dir, '.npmrc')) ? readFileSync(path.join(dir, '.npmrc'), 'utf8') : '';
+  const manifest = { name: 'backdev-test-deps', version: '0.0.0', private: true, type: 'module', dependencies: deps, devDependencies: pkg.devDependencies ?? {} };
+  const hash = createHash('sha256').update(JSON.stringify(manifest) + npmrc).digest('hex').slice(0, 16);
+  const runDir = path.join(DEPS_ROOT, RUN_ID);
+  if (!existsSync(runDir)) removeOldRuns();
+  const shared = path.join(runDir, hash);
+  const done = path.join(shared, '.installed');
+  const failed = path.join(shared, '.failed');
+  mkdirSync(runDir, { recursive: true });
+  let owner = false;
+  try {
+    mkdirSync(shared);
+    owner = true;
+  } catch {
+    // Another test process installs these dependencies: wait for it below.
+  }
+  if (owner) {
+    writeFileSync(path.join(shared, 'package.json'), JSON.stringify(manifest, null, 2));
+    if (npmrc) writeFileSync(path.join(shared, '.npmrc'), npmrc);
+    const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shared, timeout });
+    writeFileSync(install.code === 0 ? done : failed, install.stdout + install.stderr);
+  } else {
+    const until = Date.now() + timeout;
+    while (!existsSync(done) && !existsSync(failed)) {
+      if (Date.now() > until) throw new Error(`timed out waiting for the shared install in ${shared}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  if (existsSync(failed)) throw new Error(`npm install failed in ${shared}:\n${readFileSync(failed, 'utf8')}`);
+  rmSync(path.join(dir, 'node_modules'), { recursive: true, force: true });
+  symlinkSync(path.join(shared, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+}
+
+/** Shared installs of earlier runs (older than an hour, so that a run going on beside this one keeps its own). */
+function removeOldRuns(): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(DEPS_ROOT);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const full = path.join(DEPS_ROOT, e);
+    if (e !== RUN_ID && Date.now() - statSync(full).mtimeMs > 3_600_000) rmSync(full, { recursive: true, force: true });
+  }
+}

@@ -12,7 +12,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKeyStore, hashPassword } from '../../runtime/auth/index.js';
-import { backdev, cleanup, runCommand, SPECS, startServer, stopServer, type Server } from '../helpers.js';
+import { backdev, cleanup, installProject, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 const ISSUER = 'https://issuer.test';
@@ -56,8 +56,7 @@ beforeAll(async () => {
   await admin.connect(); // a server that is down fails here
   await admin.query(`create database ${dbName}`);
   expect((await backdev(['init', dir, '--spec', path.join(SPECS, 'auth.yaml')])).code).toBe(0);
-  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 300_000 });
-  expect(install.code, install.stderr).toBe(0);
+  await installProject(dir);
   const add = await backdev(['add-auth', '--accounts'], dir);
   expect(add.code, add.stderr).toBe(0);
   const migrate = await runCommand(process.execPath, ['node_modules/backdev/bin/backdev.js', 'migrate', 'up'], { cwd: dir, env: { DATABASE_URL: dbUrl } });
@@ -211,8 +210,7 @@ describe('a generated server verifying RS256 tokens from a JWKS, with a tenant c
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`;
     expect((await backdev(['init', dir2, '--spec', path.join(SPECS, 'auth-rs256.yaml')])).code).toBe(0);
-    const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir2, timeout: 300_000 });
-    expect(install.code, install.stderr).toBe(0);
+    await installProject(dir2);
     expect((await backdev(['add-auth'], dir2)).code).toBe(0);
     // The user's own authorization rule: a key may only export its own tenant.
     const handlers = path.join(dir2, 'src/handlers/default.ts');

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, runCommand, startServer, stopServer, type Server } from '../helpers.js';
+import { backdev, cleanup, installProject, runCommand, type Server, startServer, stopServer } from '../helpers.js';
 
 const FIELDS = 'name:string:unique price:number stock:integer? category:enum(a|b)';
 const parent = mkdtempSync(path.join(os.tmpdir(), 'backdev-crud-'));
@@ -18,8 +18,7 @@ afterAll(() => cleanup(parent));
 beforeAll(async () => {
   const init = await backdev(['init', dir]);
   expect(init.code, init.stderr).toBe(0);
-  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 300_000 });
-  expect(install.code, install.stderr).toBe(0);
+  await installProject(dir);
   const add = await backdev(['create-api', '--endpoint', 'products', '--fields', FIELDS], dir);
   expect(add.code, add.stderr).toBe(0);
   expect(add.stdout).toContain('db/migrations/0001_create_products.ts');

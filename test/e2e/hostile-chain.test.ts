@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, REPO, runCommand, SPECS, startServer, stopServer, type CommandResult, type Server } from '../helpers.js';
+import { backdev, cleanup, type CommandResult, installProject, REPO, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
 
 /** `--fields` enum values are limited to `[A-Za-z0-9_.-]`: these are the ones that read like types or keys. */
 const FIELDS = 'name:string:unique kind:enum(Date|string|null|number|__proto__|constructor) mood:enum(a.b|c-d|_e):default=c-d note:text?';
@@ -44,8 +44,7 @@ beforeAll(async () => {
   ok(await backdev(['design-database', '--all'], dir), 'design-database --all');
   ok(await backdev(['create-api', '--endpoint', 'things', '--fields', FIELDS], dir), 'create-api --endpoint');
   expect(markers()).toEqual([]);
-  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 300_000 });
-  ok(install, 'npm install');
+  await installProject(dir);
 });
 
 describe('a project from a hostile spec, through every generator', () => {

@@ -7,8 +7,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, runCommand, SPECS, startServer, stopServer } from '../helpers.js';
+import { backdev, cleanup, installProject, runCommand, SPECS, startServer, stopServer } from '../helpers.js';
 
+/** The test includes `npm install` of the new project. */
+const INSTALL_TIMEOUT = 400_000;
 const projects: string[] = [];
 afterAll(() => projects.forEach(cleanup));
 
@@ -19,8 +21,7 @@ async function newProject(name: string, spec?: string): Promise<string> {
   projects.push(path.dirname(dir));
   const init = await backdev(['init', dir, ...(spec ? ['--spec', spec] : [])]);
   expect(init.code, init.stderr).toBe(0);
-  const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 300_000 });
-  expect(install.code, install.stderr).toBe(0);
+  await installProject(dir);
   const tsc = await runCommand(process.execPath, [path.join(dir, 'node_modules/typescript/bin/tsc'), '--noEmit'], { cwd: dir });
   expect(tsc.stdout + tsc.stderr).toBe('');
   expect(tsc.code).toBe(0);
@@ -64,7 +65,7 @@ describe('Petstore-like 3.0 YAML spec', () => {
     } finally {
       await stopServer(server);
     }
-  });
+  }, INSTALL_TIMEOUT);
 });
 
 describe('3.1 spec with oneOf, type arrays and a $ref to a second file', () => {
@@ -93,5 +94,5 @@ describe('3.1 spec with oneOf, type arrays and a $ref to a second file', () => {
     } finally {
       await stopServer(server);
     }
-  });
+  }, INSTALL_TIMEOUT);
 });

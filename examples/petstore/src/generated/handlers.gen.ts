@@ -8,7 +8,7 @@
 import type { paths } from './openapi.gen.js';
 import type { Handler } from './http.gen.js';
 
-export { notImplemented } from './http.gen.js';
+export { notImplemented, problem } from './http.gen.js';
 export type { HandlerContext, HandlerResult } from './http.gen.js';
 
 /** The spec's operation objects (as typed by openapi-typescript), by handler name. */

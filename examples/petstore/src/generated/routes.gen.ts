@@ -2,9 +2,10 @@
 // file on every `backdev create-api` and refuses to run while it differs from what it wrote.
 /** Registers one Fastify route per operation, wired to the handlers in src/handlers/. */
 import type { FastifyInstance } from 'fastify';
-import { dispatch, notImplementedSchema } from './http.gen.js';
+import { createValidatorCompiler, dispatch, installErrorHandling, type ErrorResponses } from './http.gen.js';
 import type { Handlers } from './handlers.gen.js';
 import { routeSchemas, sharedSchemas } from './schemas.gen.js';
+import * as errorBodies from '../errors.js';
 import * as defaultHandlers from '../handlers/default.js';
 import * as ownersHandlers from '../handlers/owners.js';
 import * as petsHandlers from '../handlers/pets.js';
@@ -24,56 +25,83 @@ export interface RegisterRoutesOptions {
   handlers?: Partial<Handlers>;
 }
 
-type RouteSchema = { response?: Record<string, unknown> } & Record<string, unknown>;
+/**
+ * The error responses each operation declares: the media type of each, and the function of src/errors.ts
+ * that shapes the body where the declared schema is not a problem.
+ */
+export const errorResponses: Record<string, ErrorResponses> = {
+  listPets: {
+    default: { contentType: 'application/json', body: errorBodies.errorBody },
+  },
+  createPet: {
+    400: { contentType: 'application/json', body: errorBodies.errorBody },
+  },
+  showPetById: {
+    404: { contentType: 'application/json', body: errorBodies.errorBody },
+  },
+};
 
-function withNotImplemented(schema: RouteSchema): RouteSchema {
-  if (!schema.response || '501' in schema.response) return schema;
-  return { ...schema, response: { ...schema.response, 501: notImplementedSchema } };
-}
+/** How errors outside the spec's operations (unknown routes) are answered. */
+export const fallbackErrorResponses: ErrorResponses = {
+  default: { contentType: 'application/json', body: errorBodies.errorBody },
+};
 
+/**
+ * Registers the routes, the one error handler and the 404 handler (every error answers with a problem, or
+ * the body the spec declares for it), and the request validation: bodies as sent (no coercion, no removal
+ * of unknown properties), path/query/header values converted from text by their schemas.
+ */
 export async function registerRoutes(app: FastifyInstance, options: RegisterRoutesOptions = {}): Promise<void> {
   const impl: Handlers = { ...handlers, ...options.handlers };
   app.addSchema(sharedSchemas);
+  installErrorHandling(app, fallbackErrorResponses);
+  const validatorCompiler = createValidatorCompiler([sharedSchemas]);
   app.route({
     method: 'GET',
     url: '/health',
-    schema: withNotImplemented(routeSchemas.getHealth),
-    attachValidation: true,
+    schema: routeSchemas.getHealth,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['getHealth'] } },
     handler: (request, reply) => dispatch(request, reply, impl.getHealth as never),
   });
   app.route({
     method: 'GET',
     url: '/owners/:ownerId/pets',
-    schema: withNotImplemented(routeSchemas.listOwnerPets),
-    attachValidation: true,
+    schema: routeSchemas.listOwnerPets,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['listOwnerPets'] } },
     handler: (request, reply) => dispatch(request, reply, impl.listOwnerPets as never),
   });
   app.route({
     method: 'GET',
     url: '/pets',
-    schema: withNotImplemented(routeSchemas.listPets),
-    attachValidation: true,
+    schema: routeSchemas.listPets,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['listPets'] } },
     handler: (request, reply) => dispatch(request, reply, impl.listPets as never),
   });
   app.route({
     method: 'POST',
     url: '/pets',
-    schema: withNotImplemented(routeSchemas.createPet),
-    attachValidation: true,
+    schema: routeSchemas.createPet,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['createPet'] } },
     handler: (request, reply) => dispatch(request, reply, impl.createPet as never),
   });
   app.route({
     method: 'GET',
     url: '/pets/:petId',
-    schema: withNotImplemented(routeSchemas.showPetById),
-    attachValidation: true,
+    schema: routeSchemas.showPetById,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['showPetById'] } },
     handler: (request, reply) => dispatch(request, reply, impl.showPetById as never),
   });
   app.route({
     method: 'DELETE',
     url: '/pets/:petId',
-    schema: withNotImplemented(routeSchemas.deletePet),
-    attachValidation: true,
+    schema: routeSchemas.deletePet,
+    validatorCompiler,
+    config: { backdev: { errors: errorResponses['deletePet'] } },
     handler: (request, reply) => dispatch(request, reply, impl.deletePet as never),
   });
 }
