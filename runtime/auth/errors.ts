@@ -35,6 +35,26 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * A request the auth hook refuses, thrown so that the app's one error handler answers it (a generated
+ * server: an RFC 9457 problem, or the body the operation's spec declares for the status). It follows the
+ * usual HTTP error conventions: `statusCode`, `headers` to send (`WWW-Authenticate` challenges,
+ * `Cache-Control: no-store`), and `expose` (the message is one of the fixed texts, safe to show, also for
+ * the 503 of keys that could not be fetched). `code` is the machine-readable reason.
+ */
+export class AuthRefusal extends Error {
+  override readonly name = 'AuthRefusal';
+  readonly expose = true;
+  constructor(
+    readonly statusCode: 401 | 403 | 503,
+    readonly code: 'unauthorized' | 'insufficient_scope' | 'unavailable',
+    message: string,
+    readonly headers: Readonly<Record<string, string | string[]>>,
+  ) {
+    super(message);
+  }
+}
+
 /** The auth configuration is wrong (found at startup). `problems` lists every problem found, one a line. */
 export class AuthConfigError extends Error {
   override readonly name = 'AuthConfigError';

@@ -1,11 +1,13 @@
 /**
  * Fastify wiring: `onRequest` hooks (so nothing of the body is read before authentication) that enforce
- * a route's security requirements, set `request.auth`, and answer 401/403/503 as JSON `{ error, message }`
- * with `WWW-Authenticate` challenges. `createAuthHook` makes one for a route; `installAuth` covers a whole
- * app from a table of every operation's security.
+ * a route's security requirements and set `request.auth`. A refusal (401/403/503) is thrown as an
+ * `AuthRefusal` carrying its status and headers (`WWW-Authenticate` challenges, `Cache-Control: no-store`),
+ * so the app's one error handler answers it like every other error: in a generated server, an RFC 9457
+ * problem, or the body the operation's spec declares for that status. `createAuthHook` makes one hook for a
+ * route; `installAuth` covers a whole app from a table of every operation's security.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { AuthConfigError } from './errors.js';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import { AuthConfigError, AuthRefusal } from './errors.js';
 import { AuthFailure, authorize, checkRequirements, type AuthContext, type Requirement } from './enforce.js';
 import type { SchemeVerifier } from './schemes.js';
 
@@ -21,20 +23,23 @@ export interface AuthHookOptions {
   realm?: string;
 }
 
-/** Sends an `AuthFailure` as the response. */
-export function sendAuthFailure(request: FastifyRequest, reply: FastifyReply, failure: AuthFailure): FastifyReply {
-  // Reasons and jose's messages only: never tokens, keys or claims.
+/**
+ * The error to throw for an `AuthFailure` (logged here: the reasons and jose's messages, never tokens,
+ * keys or claims). Its message is the failure's fixed text; its headers carry the challenges.
+ */
+export function authRefusal(request: FastifyRequest, failure: AuthFailure): AuthRefusal {
   const detail = failure.causes.map((e) => ({ reason: e.reason, detail: e.cause instanceof Error ? e.cause.message : undefined }));
   if (failure.status === 503) request.log.warn({ auth: detail }, 'authentication keys could not be fetched');
   else request.log.debug({ auth: detail, status: failure.status }, 'request refused by auth');
-  reply.code(failure.status).header('cache-control', 'no-store');
-  if (failure.challenges.length) reply.header('www-authenticate', failure.challenges.length === 1 ? failure.challenges[0] : failure.challenges);
-  return reply.send({ error: failure.error, message: failure.message });
+  const headers: Record<string, string | string[]> = { 'cache-control': 'no-store' };
+  if (failure.challenges.length) headers['www-authenticate'] = failure.challenges.length === 1 ? failure.challenges[0]! : [...failure.challenges];
+  return new AuthRefusal(failure.status, failure.error, failure.message, headers);
 }
 
 /**
  * A hook enforcing `requirements` (an operation's `security`; undefined: `defaultSecurity`). Use it as the
- * route's `onRequest`. Unknown scheme names are a startup error.
+ * route's `onRequest`; it throws an `AuthRefusal` for the error handler when the request is refused.
+ * Unknown scheme names are a startup error.
  */
 export function createAuthHook(
   schemes: Record<string, SchemeVerifier>,
@@ -45,9 +50,9 @@ export function createAuthHook(
   checkRequirements(requirements, schemes);
   checkRequirements(defaultSecurity, schemes, 'defaultSecurity');
   const authorizeOptions = { defaultSecurity, ...(options.realm !== undefined ? { realm: options.realm } : {}) };
-  return async function authHook(request, reply) {
+  return async function authHook(request) {
     const result = await authorize(request, requirements, schemes, authorizeOptions);
-    if (result instanceof AuthFailure) return sendAuthFailure(request, reply, result);
+    if (result instanceof AuthFailure) throw authRefusal(request, result);
     request.auth = result;
   };
 }

@@ -4,7 +4,7 @@
  * hook, and local accounts with rotating refresh tokens. Every piece is a factory taking explicit options;
  * nothing is kept at module level.
  */
-export { AccountError, AuthConfigError, AuthError, type AccountErrorCode, type AuthErrorReason } from './errors.js';
+export { AccountError, AuthConfigError, AuthError, AuthRefusal, type AccountErrorCode, type AuthErrorReason } from './errors.js';
 export { constantTimeEqual } from './timing.js';
 export { createJwtVerifier, checkJwtVerifierOptions, type JwtKeyOptions, type JwtVerifier, type JwtVerifierOptions, type VerifiedToken } from './jwt.js';
 export { API_KEYS_MIGRATION, apiKeysMigration, createApiKeyStore, type ApiKeyStore, type ApiKeyStoreOptions, type IssueApiKeyInput } from './api-keys.js';
@@ -36,7 +36,7 @@ export {
   type TokenVerifier,
 } from './schemes.js';
 export { AuthFailure, authorize, checkRequirements, resolveSecurity, type AuthContext, type AuthFailureError, type AuthorizeOptions, type Requirement } from './enforce.js';
-export { createAuthHook, installAuth, sendAuthFailure, type AuthHookOptions, type InstallAuthOptions } from './fastify.js';
+export { authRefusal, createAuthHook, installAuth, type AuthHookOptions, type InstallAuthOptions } from './fastify.js';
 export {
   REFRESH_TOKENS_MIGRATION,
   USERS_MIGRATION,

@@ -268,6 +268,8 @@ export interface ClassifiedError {
   status: number;
   detail: string;
   errors?: ProblemPointer[];
+  /** Headers the error asks to send (`WWW-Authenticate`, `Retry-After`): a client error's, or an exposed one's. */
+  headers?: Record<string, string | string[]>;
   level: LogLevel;
 }
 
@@ -278,6 +280,22 @@ const SQLSTATE_CLASSES: Record<string, { status: number; detail: string }> = {
   '54': { status: 400, detail: 'a value in the request is too large' },
 };
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** An error's `headers` (the http-errors convention), keeping only well-formed names and values. */
+function headersOf(v: unknown): Record<string, string | string[]> | undefined {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(v)) {
+    if (!HEADER_NAME.test(name)) continue;
+    const list = (Array.isArray(value) ? value : [value]).filter((x) => typeof x === 'string' || typeof x === 'number').map(String);
+    if (list.length === 0 || !list.every((x) => HEADER_VALUE.test(x))) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? list : list[0]!;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function isPointerList(v: unknown): v is ProblemPointer[] {
   return Array.isArray(v) && v.every((p) => isObj(p) && typeof p.pointer === 'string' && typeof p.message === 'string');
 }
@@ -286,7 +304,10 @@ function isPointerList(v: unknown): v is ProblemPointer[] {
  * Classifies a thrown error:
  * - a validation error (Fastify's, with Ajv's `validation` list) → 400 with `errors`;
  * - any error with a numeric `statusCode` (or `status`) in 400–499 → that status, `detail` = its message
- *   (which must therefore be safe to show), `errors` = its `errors` when they are `{pointer, message}`;
+ *   (which must therefore be safe to show), `errors` = its `errors` when they are `{pointer, message}`,
+ *   `headers` = its `headers` (a `WWW-Authenticate` challenge, a `Retry-After`);
+ * - an error with a `statusCode` in 500–599 and `expose: true` (its message is meant for the client, as
+ *   with http-errors) → that status, its message and headers;
  * - a PostgreSQL error (5-character SQLSTATE `code`) of class 22, 23 or 54 → 400, 409, 400 with a generic
  *   detail (never the database's message);
  * - anything else → 500 `internal error`.
@@ -301,7 +322,12 @@ export function classifyError(error: unknown, paramNames?: Readonly<Record<strin
   const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : undefined;
   if (status !== undefined && Number.isInteger(status) && status >= 400 && status <= 499) {
     const detail = typeof e.message === 'string' && e.message !== '' ? e.message : (STATUS_CODES[status] ?? 'client error');
-    return { status, detail, ...(isPointerList(e.errors) && e.errors.length > 0 ? { errors: e.errors } : {}), level: 'info' };
+    const headers = headersOf(e.headers);
+    return { status, detail, ...(isPointerList(e.errors) && e.errors.length > 0 ? { errors: e.errors } : {}), ...(headers ? { headers } : {}), level: 'info' };
+  }
+  if (status !== undefined && Number.isInteger(status) && status >= 500 && status <= 599 && e.expose === true && typeof e.message === 'string' && e.message !== '') {
+    const headers = headersOf(e.headers);
+    return { status, detail: e.message, ...(headers ? { headers } : {}), level: 'error' };
   }
   if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {
     const mapped = SQLSTATE_CLASSES[e.code.slice(0, 2)];

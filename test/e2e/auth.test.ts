@@ -2,12 +2,16 @@
  * add-auth end to end: a project from a spec with bearer, OAuth2 scopes, API keys (header and query), HTTP
  * Basic and an OR-of-AND requirement, plus `--accounts`; served over real HTTP on a fresh PostgreSQL
  * database, and attacked. Operations without an implementation answer 501, so 501 means "let through".
+ * Every refusal goes through the server's one error handler: an RFC 9457 problem, or the body the
+ * operation declares for the status (`exportNotes` declares its own 401 schema, the accounts endpoints
+ * their `AuthError`), valid against the spec.
  */
 import crypto, { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +26,48 @@ const dir = path.join(parent, 'secured');
 const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dbName = `backdev_auth_${process.pid}_${Date.now()}`;
 const dbUrl = Object.assign(new URL(base), { pathname: `/${dbName}` }).href;
+const PROBLEM_KEYS = ['detail', 'instance', 'status', 'title', 'type'];
+/** The schema `exportNotes` declares for its 401: not a problem, so src/errors.ts shapes the body. */
+const API_ERROR_YAML = `    ApiError:
+      type: object
+      additionalProperties: false
+      required: [code, reason, message]
+      properties:
+        code: { type: integer }
+        reason: { type: string }
+        message: { type: string }
+`;
+/** auth.yaml with an own 401 error schema on exportNotes. */
+function specWithDeclaredErrors(): string {
+  const text = readFileSync(path.join(SPECS, 'auth.yaml'), 'utf8');
+  const withSchema = text.replace('  schemas:\n', `  schemas:\n${API_ERROR_YAML}`);
+  const out = withSchema.replace(
+    /(operationId: exportNotes[\s\S]*?responses:\n        '200': \{ description: ok \})/,
+    `$1\n        '401':\n          description: refused\n          content:\n            application/json:\n              schema: { $ref: '#/components/schemas/ApiError' }`,
+  );
+  expect(out).toContain('ApiError');
+  expect(out).toContain("'401':");
+  return out;
+}
+/** RFC 9457 problem details as the contract of generated servers has them. */
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', required: ['pointer', 'message'], properties: { pointer: { type: 'string' }, message: { type: 'string' } } } },
+  },
+};
+const isProblem = new Ajv().compile(PROBLEM_SCHEMA);
+/** A schema of the project's spec (as the generated server serves it), compiled. */
+function specSchema(name: string) {
+  const doc = JSON.parse(readFileSync(path.join(dir, 'src/generated/openapi.gen.json'), 'utf8')) as { components: { schemas: Record<string, object> } };
+  return new Ajv({ strict: false }).compile(doc.components.schemas[name]!);
+}
 let admin: pg.Client;
 let db: Kysely<any>;
 let server: Server;
@@ -48,14 +94,22 @@ async function call(method: string, url: string, headers: Record<string, string>
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '', body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  return {
+    status: res.status,
+    challenge: res.headers.get('www-authenticate') ?? '',
+    contentType: res.headers.get('content-type') ?? '',
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+  };
 }
 
 beforeAll(async () => {
   admin = new pg.Client({ connectionString: base });
   await admin.connect(); // a server that is down fails here
   await admin.query(`create database ${dbName}`);
-  expect((await backdev(['init', dir, '--spec', path.join(SPECS, 'auth.yaml')])).code).toBe(0);
+  const spec = path.join(parent, 'auth.yaml');
+  writeFileSync(spec, specWithDeclaredErrors());
+  expect((await backdev(['init', dir, '--spec', spec])).code).toBe(0);
   await installProject(dir);
   const add = await backdev(['add-auth', '--accounts'], dir);
   expect(add.code, add.stderr).toBe(0);
@@ -106,7 +160,7 @@ it('refuses to start without its configuration, naming what is missing', async (
 
 describe('attacks on the generated server', () => {
   const write = (extra: Record<string, unknown> = {}) => jwt({ scope: 'notes:write', ...extra });
-  const rows: { name: string; request: () => Promise<{ status: number; challenge: string; body: Record<string, unknown> }>; status: number; challenge?: RegExp }[] = [
+  const rows: { name: string; request: () => ReturnType<typeof call>; status: number; challenge?: RegExp }[] = [
     { name: 'no credentials on a default-secured operation', request: () => call('GET', '/notes'), status: 401, challenge: /^Bearer/ },
     { name: 'alg: none', request: () => call('POST', '/notes', { authorization: `Bearer ${jwt({ scope: 'notes:write' }, { alg: 'none' })}` }), status: 401 },
     { name: 'signed with another secret', request: () => call('POST', '/notes', { authorization: `Bearer ${write({}) .replace(/\.[^.]+$/, '')}.${createHmac('sha256', 'wrong-secret-wrong-secret-wrong-secret!!').update(write({}).split('.').slice(0, 2).join('.')).digest('base64url')}` }), status: 401 },
@@ -131,14 +185,33 @@ describe('attacks on the generated server', () => {
     { name: 'revoked API key', request: () => call('DELETE', '/notes/1', { authorization: `Bearer ${write()}`, 'x-api-key': revokedKey }), status: 401 },
     { name: 'malformed API key', request: () => call('DELETE', '/notes/1', { authorization: `Bearer ${write()}`, 'x-api-key': 'bk_nope' }), status: 401 },
     { name: 'API key in the query when the scheme says header', request: () => call('DELETE', `/notes/1?x-api-key=${apiKey}`, { authorization: `Bearer ${write()}` }), status: 401 },
-    { name: 'query-string key sent in a header', request: () => call('GET', '/export', { api_key: apiKey }), status: 401 },
     { name: 'wrong basic password', request: () => call('DELETE', '/notes/1', { authorization: basic('basic@example.com', 'wrong') }), status: 401, challenge: /Basic/ },
     { name: 'unknown basic user', request: () => call('DELETE', '/notes/1', { authorization: basic('nobody@example.com', 'correct horse battery') }), status: 401 },
   ];
-  it.each(rows)('rejects: $name → $status', async (row) => {
+  it.each(rows)('rejects: $name → $status, as a problem', async (row) => {
     const res = await row.request();
     expect(res.status).toBe(row.status);
     if (row.challenge) expect(res.challenge).toMatch(row.challenge);
+    expect(res.contentType).toMatch(/^application\/problem\+json/);
+    expect(Object.keys(res.body).sort()).toEqual(PROBLEM_KEYS);
+    expect(res.body).toMatchObject({ type: 'about:blank', title: row.status === 401 ? 'Unauthorized' : 'Forbidden', status: row.status });
+    expect(res.body.instance).toMatch(/^urn:request:/);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(isProblem(res.body)).toBe(true);
+  });
+
+  it('answers an operation that declares its own 401 schema with a body valid against it, challenge kept', async () => {
+    const res = await call('GET', '/export', { api_key: apiKey }); // the key belongs in the query
+    expect(res.status).toBe(401);
+    expect(res.contentType).toMatch(/^application\/json/);
+    const validate = specSchema('ApiError');
+    expect(validate(res.body), JSON.stringify(validate.errors)).toBe(true);
+    expect(res.body).toEqual({ code: 401, reason: 'Unauthorized', message: 'Authentication is required' });
+    expect(res.challenge).toBe('ApiKey realm="api", in="query", name="api_key"');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const wrong = await call('GET', '/export?api_key=bk_nope');
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual({ code: 401, reason: 'Unauthorized', message: 'The credentials are invalid' });
   });
 
   const allowed: { name: string; request: () => ReturnType<typeof call> }[] = [
@@ -158,7 +231,12 @@ describe('local accounts', () => {
     const creds = { email: 'Alice@Example.com', password: 'a long enough password' };
     expect((await call('POST', '/auth/register', {}, creds)).status).toBe(201);
     expect((await call('POST', '/auth/register', {}, creds)).status).toBe(409);
-    expect((await call('POST', '/auth/login', {}, { ...creds, password: 'wrong password!' })).status).toBe(401);
+    const refused = await call('POST', '/auth/login', {}, { ...creds, password: 'wrong password!' });
+    expect(refused.status).toBe(401);
+    // The accounts endpoints declare AuthError for their errors: the body follows it.
+    expect(refused.contentType).toMatch(/^application\/json/);
+    expect(specSchema('AuthError')(refused.body)).toBe(true);
+    expect(refused.body).toEqual({ error: 'Unauthorized', message: 'wrong email or password' });
     const login = await call('POST', '/auth/login', {}, { email: 'alice@example.com', password: creds.password });
     expect(login.status).toBe(200);
     const first = login.body as { accessToken: string; refreshToken: string };
@@ -175,10 +253,16 @@ describe('local accounts', () => {
     expect((await call('POST', '/auth/refresh', {}, { refreshToken: again.refreshToken })).status).toBe(401);
   });
 
-  it('limits login attempts', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 8; i++) statuses.push((await call('POST', '/auth/login', {}, { email: 'mallory@example.com', password: `guess number ${i}` })).status);
-    expect(statuses).toContain(429);
+  it('limits login attempts, answering 429 through the error handler with Retry-After', async () => {
+    const answers: Awaited<ReturnType<typeof call>>[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await call('POST', '/auth/login', {}, { email: 'mallory@example.com', password: `guess number ${i}` }));
+    const limited = answers.find((a) => a.status === 429);
+    expect(limited, JSON.stringify(answers.map((a) => a.status))).toBeDefined();
+    // login declares AuthError for 429 (not a problem): the body is the one src/errors.ts makes from it.
+    expect(limited!.contentType).toMatch(/^application\/json/);
+    expect(specSchema('AuthError')(limited!.body)).toBe(true);
+    expect(limited!.body).toMatchObject({ error: 'Too Many Requests', message: expect.stringMatching(/^too many attempts: try again in /) });
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 });
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthConfigError,
   AuthFailure,
+  AuthRefusal,
   authorize,
   apiKeyScheme,
   bearerScheme,
@@ -20,7 +21,8 @@ import {
   type Requirement,
   type SchemeVerifier,
 } from '../../../runtime/auth/index.js';
-import { listen, sign } from './helpers.js';
+import { classifyError } from '../../../runtime/http/index.js';
+import { expectProblem, installProblemHandler, listen, sign } from './helpers.js';
 
 const ISSUER = 'https://enforce.example/';
 const AUDIENCE = 'enforce-api';
@@ -53,6 +55,7 @@ beforeAll(async () => {
   tokens.read = await sign({ key: { secret: SECRET }, claims: { scope: 'read write' }, subject: 'user-bearer' }, defaults);
   tokens.noRead = await sign({ key: { secret: SECRET }, claims: { scope: 'write' }, subject: 'user-bearer' }, defaults);
   app = Fastify();
+  installProblemHandler(app);
   const echo = async (request: { auth?: unknown }) => ({ auth: request.auth ?? null });
   for (const [name, security] of Object.entries(SECURITY)) app.get(`/${name}`, { onRequest: createAuthHook(schemes, security, GLOBAL_DEFAULT) }, echo);
   base = await listen(app);
@@ -109,18 +112,20 @@ const table = (route: keyof typeof SECURITY, oracle: (g: Given) => Want) => comb
 
 async function check(route: string, given: Given, want: Want) {
   const res = await fetch(`${base}/${route}`, { headers: headersFor(given) });
-  const body = (await res.json()) as { auth?: { schemes: string[]; subject: string } | null; error?: string };
-  expect(res.status).toBe(want.status);
   const challenge = res.headers.get('www-authenticate') ?? '';
   if (want.status === 200) {
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { auth?: { schemes: string[]; subject: string } | null };
     if (want.schemes) expect(body.auth?.schemes).toEqual(want.schemes);
     else expect(body.auth).toBeNull();
-  } else if (want.status === 403) {
-    expect(body.error).toBe('insufficient_scope');
-    expect(challenge).toBe('Bearer realm="api", error="insufficient_scope", scope="read"');
-  } else {
-    expect(body.error).toBe('unauthorized');
     return challenge;
+  }
+  // Refusals are thrown into the error handler: problems, not cacheable.
+  const body = await expectProblem(res, want.status);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  if (want.status === 403) {
+    expect(body.detail).toBe('The credentials lack a required scope (read)');
+    expect(challenge).toBe('Bearer realm="api", error="insufficient_scope", scope="read"');
   }
   return challenge;
 }
@@ -187,6 +192,80 @@ describe('runtime/auth authorize() without a server', () => {
     await expect(authorize(request({}), [{ b: [] }], { b: broken })).rejects.toThrow('database is down');
   });
 
+  it('throws refusals as AuthRefusal errors for the error handler: statusCode, headers, a fixed exposed message', async () => {
+    const hook = createAuthHook(schemes, [{ bearer: ['read'] }]);
+    const refusalOf = async (headers: Record<string, string>) => {
+      const req = { headers, query: {}, log: { debug() {}, warn() {} } };
+      try {
+        await (hook as unknown as (r: unknown) => Promise<void>)(req);
+      } catch (err) {
+        return err;
+      }
+      throw new Error('the hook let the request through');
+    };
+    const missing = await refusalOf({});
+    expect(missing).toBeInstanceOf(AuthRefusal);
+    expect(missing).toMatchObject({ statusCode: 401, code: 'unauthorized', expose: true, message: 'Authentication is required' });
+    expect((missing as AuthRefusal).headers).toEqual({ 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="api"' });
+    const scope = await refusalOf({ authorization: `Bearer ${tokens.noRead}` });
+    expect(scope).toMatchObject({ statusCode: 403, code: 'insufficient_scope', headers: { 'www-authenticate': 'Bearer realm="api", error="insufficient_scope", scope="read"' } });
+  });
+
+  it('classifyError keeps a refusal\'s status, fixed message and headers, and drops malformed header values', () => {
+    const refusal = new AuthRefusal(401, 'unauthorized', 'Authentication is required', { 'www-authenticate': ['Bearer realm="api"', 'Basic realm="api"'], 'cache-control': 'no-store' });
+    expect(classifyError(refusal)).toEqual({
+      status: 401,
+      detail: 'Authentication is required',
+      headers: { 'www-authenticate': ['Bearer realm="api"', 'Basic realm="api"'], 'cache-control': 'no-store' },
+      level: 'info',
+    });
+    expect(classifyError(new AuthRefusal(503, 'unavailable', 'The credentials cannot be checked right now', { 'cache-control': 'no-store' }))).toMatchObject({
+      status: 503,
+      detail: 'The credentials cannot be checked right now',
+    });
+    // A 5xx that does not say its message is safe still says nothing; a header value with a line break is dropped.
+    expect(classifyError(Object.assign(new Error('db at 10.0.0.1 down'), { statusCode: 503, headers: { 'retry-after': '5' } }))).toEqual({ status: 503, detail: 'internal error', level: 'error' });
+    expect(classifyError(Object.assign(new Error('no'), { statusCode: 401, headers: { 'x-evil': 'a\r\nset-cookie: x=1', 'bad name': 'x', 'retry-after': 5 } })).headers).toEqual({ 'retry-after': '5' });
+  });
+
+  it('answers 503 as a problem with the fixed text, nothing of the configuration or the cause', async () => {
+    const { AuthError } = await import('../../../runtime/auth/index.js');
+    const jwksUrl = 'https://keys.internal.example/secret-path/jwks.json';
+    const down: SchemeVerifier = {
+      kind: 'openIdConnect',
+      authenticate: async () => Promise.reject(new AuthError('unavailable', { cause: new Error(`fetch ${jwksUrl} failed`) })),
+    };
+    const other = Fastify();
+    installProblemHandler(other);
+    installAuth(other, { schemes: { oidc: down }, defaultSecurity: [{ oidc: [] }], routes: {} });
+    other.get('/down', async () => ({ ok: true }));
+    const url = await listen(other);
+    try {
+      const res = await fetch(`${url}/down`, { headers: { authorization: 'Bearer some.token.here' } });
+      const body = await expectProblem(res, 503);
+      expect(body.detail).toBe('The credentials cannot be checked right now');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('www-authenticate')).toBeNull();
+      expect(JSON.stringify(body)).not.toContain('keys.internal');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('works in a plain Fastify app too: its default error handler keeps the status and the challenge', async () => {
+    const plain = Fastify();
+    plain.get('/closed', { onRequest: createAuthHook(schemes, [{ bearer: [] }]) }, async () => ({ ok: true }));
+    const url = await listen(plain);
+    try {
+      const res = await fetch(`${url}/closed`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="api"');
+      expect(((await res.json()) as { message: string }).message).toBe('Authentication is required');
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('refuses requirements naming a scheme without a verifier, at hook creation', () => {
     expect(() => createAuthHook(schemes, [{ bearer: [] }, { oauth: ['read'] }])).toThrow(AuthConfigError);
     expect(() => createAuthHook(schemes, undefined, [{ nope: [] }])).toThrow(/"nope", which has no verifier/);
@@ -201,6 +280,7 @@ describe('runtime/auth authorize() without a server', () => {
 
   it('installAuth: unlisted routes (any registration order) get the default security, HEAD follows GET', async () => {
     const other = Fastify();
+    installProblemHandler(other);
     other.get('/registered-before-install', async () => ({ ok: true }));
     installAuth(other, { schemes, defaultSecurity: [{ apiKey: [] }], routes: { 'GET /open': [] } });
     other.get('/open', async () => ({ ok: true }));

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 import { sql, type Kysely } from 'kysely';
+import { expect } from 'vitest';
 import { createDatabase } from '../../../runtime/db/index.js';
+import { classifyError, PROBLEM_CONTENT_TYPE, problemDetails } from '../../../runtime/http/index.js';
 
 export const DATABASE_URL = process.env.DATABASE_URL;
 export const DB_LABEL = DATABASE_URL ? 'PostgreSQL' : 'PGlite';
@@ -119,4 +121,33 @@ export async function startKeyServer(initial: JWK[]): Promise<KeyServer> {
     setAdvertisedIssuer: (issuer) => void (advertised = issuer),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * The error handling of a generated server, reduced to what auth refusals need: every thrown error
+ * classified by backdev/runtime/http, its headers sent, the body an RFC 9457 problem.
+ */
+export function installProblemHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const c = classifyError(error);
+    if (c.headers) reply.headers(c.headers);
+    return reply
+      .code(c.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(problemDetails(c.status, c.detail, c.errors, `urn:request:${request.id}`));
+  });
+}
+
+const PROBLEM_KEYS = new Set(['type', 'title', 'status', 'detail', 'instance', 'errors']);
+const TITLES: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+
+/** Asserts an RFC 9457 problem answer with `status`; returns its body. */
+export async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(await res.clone().text()) as Record<string, unknown>;
+  expect(Object.keys(body).filter((k) => !PROBLEM_KEYS.has(k))).toEqual([]);
+  expect(body).toMatchObject({ type: 'about:blank', title: TITLES[status] ?? expect.any(String), status, detail: expect.any(String) });
+  expect(body.instance).toMatch(/^urn:request:/);
+  return body;
 }

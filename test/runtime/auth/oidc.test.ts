@@ -6,7 +6,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError, bearerScheme, createAuthHook, createJwtVerifier, type JwtVerifier } from '../../../runtime/auth/index.js';
-import { listen, sign, signingKey, startKeyServer, type KeyServer, type SigningKey } from './helpers.js';
+import { expectProblem, installProblemHandler, listen, sign, signingKey, startKeyServer, type KeyServer, type SigningKey } from './helpers.js';
 
 const AUDIENCE = 'oidc-api';
 const COOLDOWN_SECONDS = 1;
@@ -123,6 +123,26 @@ describe('runtime/auth OIDC discovery checks', () => {
   it('a JWKS that cannot be fetched is `unavailable`, not a bad token', async () => {
     const verifier = createJwtVerifier({ algorithms: ['RS256'], issuer: 'https://x.example', audience: AUDIENCE, key: { jwksUrl: `${provider.issuer}/missing.json` } });
     expect(await reasonOf(verifier.verify(await sign({ key: keyA }, { issuer: 'https://x.example', audience: AUDIENCE })))).toBe('unavailable');
+  });
+
+  it('over HTTP, keys that cannot be fetched answer a 503 problem naming nothing of the configuration', async () => {
+    const jwksUrl = `${provider.issuer}/missing-keys-${Date.now()}.json`;
+    const verifier = createJwtVerifier({ algorithms: ['RS256'], issuer: 'https://x.example', audience: AUDIENCE, key: { jwksUrl } });
+    const app = Fastify();
+    installProblemHandler(app);
+    app.get('/items', { onRequest: createAuthHook({ oidc: bearerScheme(verifier, { kind: 'openIdConnect' }) }, [{ oidc: [] }]) }, async () => ({ ok: true }));
+    const base = await listen(app);
+    try {
+      const token = await sign({ key: keyA }, { issuer: 'https://x.example', audience: AUDIENCE });
+      const res = await fetch(`${base}/items`, { headers: { authorization: `Bearer ${token}` } });
+      const body = await expectProblem(res, 503);
+      expect(body.detail).toBe('The credentials cannot be checked right now');
+      expect(res.headers.get('www-authenticate')).toBeNull();
+      const text = JSON.stringify(body);
+      for (const secret of [jwksUrl, provider.issuer, 'x.example', token]) expect(text).not.toContain(secret);
+    } finally {
+      await app.close();
+    }
   });
 
   it('refuses non-https key URLs off loopback', () => {
