@@ -60,9 +60,10 @@ export class BackdevError extends Error {
 
   /** The one-paragraph text shown to a user: `file:line:col (pointer): message [code]`. */
   format(): string {
-    const where = this.location ? `${formatLocation(this.location)}: ` : '';
+    const where = this.location ? `${terminalSafe(formatLocation(this.location))}: ` : '';
     const head = `${where}${this.message} [BACKDEV_${this.code}]`;
-    return this.details.length > 0 ? `${head}\n${this.details.map((d) => `  ${d}`).join('\n')}` : head;
+    // Messages and details quote spec text: nothing in them may act on the terminal (see terminalSafe).
+    return terminalSafe(this.details.length > 0 ? `${head}\n${this.details.map((d) => `  ${d}`).join('\n')}` : head, true);
   }
 }
 
@@ -89,6 +90,37 @@ export interface Warning {
   message: string;
 }
 
+/** One line: control characters and line breaks in the subject or message (spec text) show as escapes. */
 export function formatWarning(w: Warning): string {
-  return `warning: ${w.subject}: ${w.message} [BACKDEV_${w.code}]`;
+  return terminalSafe(`warning: ${w.subject}: ${w.message} [BACKDEV_${w.code}]`);
+}
+
+/**
+ * A name from the spec as a message shows it: JSON-quoted, so where it starts and ends is clear and a quote,
+ * line break or control character in it reads as an escape (`"a\nb"`), never as the text it would make.
+ */
+export function quoteName(name: string): string {
+  return JSON.stringify(name);
+}
+
+/**
+ * Characters that act on a terminal instead of showing: C0 controls (ESC starts colour, cursor and title
+ * sequences; CR and BS overwrite), DEL, C1 controls (0x9B is a one-byte CSI), the Unicode line and
+ * paragraph separators, and the bidirectional marks and overrides that reorder what a line appears to say.
+ */
+const TERMINAL_CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const TERMINAL_CONTROLS_BUT_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text made safe to print on a terminal: every character of TERMINAL_CONTROLS is written as an escape
+ * (`\n`, `\r`, `\u001b`), so text that came from a spec cannot recolour, move the cursor, retitle the
+ * window, hide or fake lines. Tabs stay; line feeds stay only with `keepNewlines` (text that is several
+ * lines by design, such as an error with details).
+ */
+export function terminalSafe(text: string, keepNewlines = false): string {
+  return text.replace(keepNewlines ? TERMINAL_CONTROLS_BUT_NEWLINE : TERMINAL_CONTROLS, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
 }

@@ -1,22 +1,26 @@
 /** How a run talks to the person running it: summary of what was written, warnings, errors. */
-import { formatWarning, type Warning } from './errors.js';
+import { formatWarning, terminalSafe, type Warning } from './errors.js';
 import type { ApplyReport } from './plan/apply.js';
 
+/**
+ * Where a run's lines go. Both outputs below pass every line through `terminalSafe`: whatever a message
+ * quotes from a spec (names, paths, descriptions), nothing but line breaks acts on the terminal.
+ */
 export interface Output {
   out(line: string): void;
   err(line: string): void;
 }
 
 export const consoleOutput: Output = {
-  out: (line) => process.stdout.write(line + '\n'),
-  err: (line) => process.stderr.write(line + '\n'),
+  out: (line) => process.stdout.write(terminalSafe(line, true) + '\n'),
+  err: (line) => process.stderr.write(terminalSafe(line, true) + '\n'),
 };
 
-/** Collects output in memory (tests, plop). */
+/** Collects output in memory (tests, plop): the lines a terminal would show. */
 export function memoryOutput(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+  return { stdout, stderr, out: (l) => stdout.push(terminalSafe(l, true)), err: (l) => stderr.push(terminalSafe(l, true)) };
 }
 
 const WARNING_LIMIT = 20;

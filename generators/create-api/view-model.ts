@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
 import type { JsonSchema } from '../core/ir/json-schema.js';
-import { createValidator, invalidSample, validSample } from '../core/ir/samples.js';
+import { createValidator, invalidSample, jsonParserRefusal, validSample } from '../core/ir/samples.js';
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
 import { words } from '../core/ir/names.js';
 import { repositoryNames } from '../design-database/view-model.js';
@@ -380,7 +380,8 @@ function crudTestView(api: ApiIR, ops: readonly OperationIR[], dirs: OutputDirs,
   const body = create.requestBody?.contents.find((m) => m.json);
   if (!body) return undefined;
   const base = validSample(body.schema, api.schemaDefs, api.schemaRefPrefix);
-  if (!base.ok || base.value === null || typeof base.value !== 'object') return undefined;
+  // A body Fastify's JSON parser refuses could never be created: no database test (see jsonParserRefusal).
+  if (!base.ok || base.value === null || typeof base.value !== 'object' || jsonParserRefusal(base.value)) return undefined;
   const model = create.crud!.model;
   const props = modelProperties(api, model);
   const unique = Object.entries(props).filter(([, p]) => p['x-backdev-unique'] === true).map(([name, p]) => ({ name, format: p.format }));
@@ -397,7 +398,8 @@ function crudTestView(api: ApiIR, ops: readonly OperationIR[], dirs: OutputDirs,
   }
   const update = by('update');
   const updateBody = update?.requestBody?.contents.find((m) => m.json);
-  const updateSample = updateBody ? validSample(updateBody.schema, api.schemaDefs, api.schemaRefPrefix) : undefined;
+  const updateFound = updateBody ? validSample(updateBody.schema, api.schemaDefs, api.schemaRefPrefix) : undefined;
+  const updateSample = updateFound?.ok && jsonParserRefusal(updateFound.value) === undefined ? updateFound : undefined;
   const idPath = get.path.replace(/\{[^}]+\}$/, '');
   const setup: CrudSetupStep[] = [];
   const references = referencesOf(api, model, payloads[0], setup, new Set([model]));
@@ -456,7 +458,7 @@ function setupStep(api: ApiIR, model: string, setup: CrudSetupStep[], onTheWay: 
   const body = create?.requestBody?.contents.find((m) => m.json);
   if (!create || !body) return undefined;
   const sample = validSample(body.schema, api.schemaDefs, api.schemaRefPrefix);
-  if (!sample.ok || sample.value === null || typeof sample.value !== 'object') return undefined;
+  if (!sample.ok || sample.value === null || typeof sample.value !== 'object' || jsonParserRefusal(sample.value)) return undefined;
   const payload = { ...(sample.value as Record<string, unknown>) };
   const references = referencesOf(api, model, payload, setup, onTheWay);
   return references && { model, collectionUrl: create.path, payload, references };
@@ -527,14 +529,22 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
     if (Object.keys(headers).length > 0) req.headers = headers;
     return req;
   };
-  const valid = validOk ? { request: request(values, body) } : undefined;
+  // A body Fastify's JSON parser refuses (a `__proto__` key, say) is answered 400 before validation: a
+  // request with it never reaches the handler, and a 400 for it says nothing about the schema.
+  const refused = body && isJsonBody(body.mediaType) ? jsonParserRefusal(body.value) : undefined;
+  if (refused) {
+    notes.push(
+      `no valid request is sent: a valid body has ${refused}, which Fastify's JSON parser refuses with 400 before validation (onProtoPoisoning / onConstructorPoisoning), so it never reaches the handler`,
+    );
+  }
+  const valid = validOk && !refused ? { request: request(values, body) } : undefined;
 
   // Invalid: break exactly one thing in an otherwise valid request, and say which field Fastify will name.
   let invalid: TestView['invalid'];
   if (validOk) {
     if (jsonBody && body) {
       const bad = invalidSample(jsonBody.schema, defs, prefix);
-      if (bad.ok && !validate(jsonBody.schema, bad.value)) {
+      if (bad.ok && !validate(jsonBody.schema, bad.value) && jsonParserRefusal(bad.value) === undefined) {
         invalid = {
           request: request(values, { value: bad.value, mediaType: jsonBody.mediaType }),
           field: bad.field ?? 'body',
@@ -547,7 +557,8 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
       }
     }
     for (const p of op.parameters) {
-      if (invalid || p.in === 'cookie') continue;
+      // With a refused body, any request is refused by the parser first, whatever its parameters.
+      if (invalid || refused || p.in === 'cookie') continue;
       if (p.required && p.in !== 'path') {
         const without = new Map(values);
         without.delete(p);
@@ -577,10 +588,14 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
         }
       }
     }
-    if (!invalid) notes.push('every request this operation accepts is valid, so there is no 400 case');
+    if (!invalid && refused) notes.push('no 400 case either: every request with that body is refused by the parser before validation');
+    else if (!invalid) notes.push('every request this operation accepts is valid, so there is no 400 case');
   }
   return { valid, invalid, note: notes.length > 0 ? notes.join('; ') : undefined };
 }
+
+/** Media types whose bodies Fastify parses as JSON (and refuses for prototype keys). */
+const isJsonBody = (mediaType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(mediaType);
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 

@@ -2,7 +2,7 @@
  * OpenAPI document → IR. One function per spec object (operation, parameter, request body, response);
  * anything that cannot be represented exactly becomes a warning naming the operation and a sound fallback.
  */
-import type { Warning } from '../errors.js';
+import { quoteName, type Warning } from '../errors.js';
 import type { LoadedSpec } from '../spec/load.js';
 import { deref } from '../spec/pointer.js';
 import { HTTP_METHODS, type HttpMethod } from '../spec/structure.js';
@@ -25,6 +25,8 @@ import type {
 export const SCHEMA_ID = 'backdev-schemas';
 export const SCHEMA_REF_PREFIX = `${SCHEMA_ID}#/$defs/`;
 const DEFAULT_TAG = 'default';
+/** A template expression of a path: `{name}` (OpenAPI has no escape for a literal brace). */
+const PATH_TEMPLATE = /\{([^}]*)\}/g;
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -63,13 +65,21 @@ export function buildApi(spec: LoadedSpec): ApiIR {
   const seenRoutes = new Map<string, string>();
   raw.forEach((r, i) => {
     const id = idOf.get(i)!;
+    if (hasWildcard(r.path)) {
+      ctx.warnings.push({
+        code: 'PATH_WILDCARD',
+        subject: `operation ${id}`,
+        message: `the path ${quoteName(r.path)} has a "*" that Fastify's router reads as a wildcard (any rest of the URL) or refuses at startup, and it cannot be escaped; the operation is left out`,
+      });
+      return;
+    }
     const routeKey = `${r.method} ${r.path.replace(/\{[^}]*\}/g, '{}')}`;
     const clash = seenRoutes.get(routeKey);
     if (clash) {
       ctx.warnings.push({
         code: 'ROUTE_CONFLICT',
         subject: `operation ${id}`,
-        message: `${r.method.toUpperCase()} ${r.path} is the same route as operation ${clash} for Fastify; it is left out`,
+        message: `${r.method.toUpperCase()} ${quoteName(r.path)} is the same route as operation ${clash} for Fastify; it is left out`,
       });
       return;
     }
@@ -126,7 +136,7 @@ function buildSchemaDefs(ctx: BuildContext): Readonly<Record<string, JsonSchema>
   const schemas = isObject(components.schemas) ? components.schemas : {};
   const defs: Record<string, JsonSchema> = {};
   for (const [name, schema] of Object.entries(schemas)) {
-    defs[name] = convert(ctx, schema, `schema ${name}`, 'shared');
+    defs[name] = convert(ctx, schema, `schema ${quoteName(name)}`, 'shared');
   }
   return Object.freeze(defs);
 }
@@ -175,7 +185,7 @@ function collectOperations(ctx: BuildContext): RawOperation[] {
 }
 
 function buildOperation(ctx: BuildContext, r: RawOperation, id: string, group: string): OperationIR {
-  const subject = `operation ${r.operationId ?? `${r.method.toUpperCase()} ${r.path}`}`;
+  const subject = `operation ${r.operationId !== undefined ? quoteName(r.operationId) : `${r.method.toUpperCase()} ${quoteName(r.path)}`}`;
   const parameters = buildParameters(ctx, r, subject);
   return {
     kind: 'operation',
@@ -217,7 +227,7 @@ function buildSecurity(ctx: BuildContext, raw: unknown, subject: string): Securi
         ctx.warnings.push({
           code: 'SECURITY_UNKNOWN_SCHEME',
           subject,
-          message: `security names "${name}", which is not in components.securitySchemes; that alternative never passes`,
+          message: `security names ${quoteName(name)}, which is not in components.securitySchemes; that alternative never passes`,
         });
       }
       entry[name] = Array.isArray(scopes) ? scopes.filter((x): x is string => typeof x === 'string') : [];
@@ -233,7 +243,7 @@ function buildSecuritySchemes(ctx: BuildContext): SecuritySchemeIR[] {
   const out: SecuritySchemeIR[] = [];
   for (const name of Object.keys(raw).sort()) {
     const s = deref(ctx.doc, raw[name]);
-    const subject = `security scheme ${name}`;
+    const subject = `security scheme ${quoteName(name)}`;
     if (!isObject(s)) continue;
     const scheme = typeof s.scheme === 'string' ? s.scheme.toLowerCase() : undefined;
     if (s.type === 'http' && scheme === 'bearer') out.push({ kind: 'security-scheme', name, type: 'http-bearer', bearerFormat: str(s.bearerFormat) });
@@ -250,7 +260,7 @@ function buildSecuritySchemes(ctx: BuildContext): SecuritySchemeIR[] {
       ctx.warnings.push({
         code: 'SECURITY_SCHEME_UNSUPPORTED',
         subject,
-        message: `type ${String(s.type)}${scheme ? ` (scheme ${scheme})` : ''} is not supported; operations that require only it always answer 401`,
+        message: `type ${JSON.stringify(s.type) ?? 'undefined'}${scheme ? ` (scheme ${quoteName(scheme)})` : ''} is not supported; operations that require only it always answer 401`,
       });
     }
   }
@@ -292,7 +302,7 @@ function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): P
       merged.set(`${p.in}:${p.name}`, p);
     }
   }
-  const templateNames = [...r.path.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!);
+  const templateNames = [...r.path.matchAll(PATH_TEMPLATE)].map((m) => m[1]!);
   const routeNames = new NameTable();
   const out: ParameterIR[] = [];
   for (const name of templateNames) {
@@ -300,7 +310,7 @@ function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): P
       ctx.warnings.push({
         code: 'PATH_PARAMETER_UNDECLARED',
         subject,
-        message: `path parameter "${name}" is not declared; it is treated as a required string`,
+        message: `the path ${quoteName(r.path)} has the template ${quoteName(`{${name}}`)} but declares no path parameter ${quoteName(name)}; it is treated as a required string parameter`,
       });
       merged.set(`path:${name}`, { name, in: 'path', required: true, schema: { type: 'string' } });
     }
@@ -314,7 +324,7 @@ function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): P
       ctx.warnings.push({
         code: 'PATH_PARAMETER_UNUSED',
         subject,
-        message: `path parameter "${name}" does not appear in the path ${r.path}; it is ignored`,
+        message: `path parameter ${quoteName(name)} does not appear in the path ${quoteName(r.path)}; it is ignored`,
       });
       continue;
     }
@@ -323,13 +333,13 @@ function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): P
       const first = Object.values(p.content)[0];
       schemaSource = isObject(first) ? first.schema : undefined;
     }
-    let schema = schemaSource === undefined ? {} : convert(ctx, schemaSource, `${subject} parameter ${name}`);
+    let schema = schemaSource === undefined ? {} : convert(ctx, schemaSource, `${subject} parameter ${quoteName(name)}`);
     let required = where === 'path' ? true : p.required === true;
     if (where === 'query' && (p.style === 'deepObject' || (isObjectSchema(ctx, schemaSource) && p.explode !== false))) {
       ctx.warnings.push({
         code: 'QUERY_OBJECT_PARAMETER',
         subject,
-        message: `query parameter "${name}" is an object (style ${String(p.style ?? 'form')}); it is not validated`,
+        message: `query parameter ${quoteName(name)} is an object (style ${JSON.stringify(p.style ?? 'form')}); it is not validated`,
       });
       schema = {};
       required = false;
@@ -338,7 +348,7 @@ function buildParameters(ctx: BuildContext, r: RawOperation, subject: string): P
       ctx.warnings.push({
         code: 'COOKIE_PARAMETER',
         subject,
-        message: `cookie parameter "${name}" is not validated (register @fastify/cookie and check it in the handler)`,
+        message: `cookie parameter ${quoteName(name)} is not validated (register @fastify/cookie and check it in the handler)`,
       });
     }
     out.push({
@@ -359,21 +369,37 @@ function isObjectSchema(ctx: BuildContext, schema: unknown): boolean {
   return isObject(s) && (s.type === 'object' || (s.type === undefined && isObject(s.properties)));
 }
 
-/** `/pets/{petId}` → `/pets/:petId`; literal `:` is doubled as find-my-way requires. */
+/**
+ * Whether find-my-way would read a `*` of the path as a wildcard: one in a segment's static text before
+ * the segment's first parameter (after a parameter, the rest of the segment is that parameter's static
+ * text, where `*` is literal).
+ */
+function hasWildcard(path: string): boolean {
+  return path.split('/').some((segment) => segment.split('{')[0]!.includes('*'));
+}
+
+/**
+ * `/pets/{petId}` → `/pets/:petId`; literal `:` is doubled as find-my-way requires. find-my-way ends a
+ * parameter's name only at `/`, `-`, `.` or `(`: a parameter followed by other static text of its segment
+ * (`/{id}~`, `` /`${x}` ``) gets an explicit pattern, `:id([^/]+?)`, after which any static text may follow.
+ */
 function toFastifyUrl(path: string, params: readonly ParameterIR[], ctx: BuildContext, subject: string): string {
   const routeName = new Map(params.filter((p) => p.in === 'path').map((p) => [p.name, p.routeName]));
   let url = '';
   let last = 0;
-  for (const m of path.matchAll(/\{([^}]*)\}/g)) {
+  for (const m of path.matchAll(PATH_TEMPLATE)) {
     url += path.slice(last, m.index).replace(/:/g, '::');
     url += ':' + (routeName.get(m[1]!) ?? toIdentifier(m[1]!, 'camel', 'param'));
     last = m.index + m[0].length;
     const next = path[last];
-    if (next !== undefined && !'/-.'.includes(next)) {
+    if (next === undefined || '/-.'.includes(next)) continue;
+    url += '([^/]+?)';
+    if (next === '{') {
+      const following = /^\{([^}]*)\}/.exec(path.slice(last));
       ctx.warnings.push({
         code: 'PATH_PARAMETER_BOUNDARY',
         subject,
-        message: `path parameter "${m[1]}" is followed by "${next}"; Fastify can only end a parameter at "/", "-" or "."`,
+        message: `path parameter ${quoteName(m[1]!)} is followed directly by parameter ${quoteName(following?.[1] ?? '')}; nothing tells where one ends, so the first takes one character`,
       });
     }
   }
@@ -388,7 +414,7 @@ function buildMedia(ctx: BuildContext, content: unknown, subject: string, positi
   const out: MediaIR[] = [];
   for (const mediaType of Object.keys(content).sort()) {
     const media = deref(ctx.doc, content[mediaType]);
-    const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${mediaType}`, position) : {};
+    const schema = isObject(media) && media.schema !== undefined ? convert(ctx, media.schema, `${subject} ${quoteName(mediaType)}`, position) : {};
     const json = isJsonMedia(mediaType) && mediaType !== '*/*';
     const validated =
       json || mediaType.startsWith('text/') || (mediaType === 'application/x-www-form-urlencoded' && isFlatForm(ctx, isObject(media) ? media.schema : undefined));
@@ -425,7 +451,7 @@ function buildRequestBody(ctx: BuildContext, raw: unknown, subject: string): Req
       subject,
       message: form
         ? 'urlencoded request bodies with nested fields (a[b]=c) arrive as flat key/value pairs and are not validated'
-        : `request bodies of type ${m.mediaType} are received as a Buffer and not validated`,
+        : `request bodies of type ${quoteName(m.mediaType)} are received as a Buffer and not validated`,
     });
   }
   return { kind: 'request-body', required: body.required === true, contents };
@@ -443,7 +469,7 @@ function buildResponses(ctx: BuildContext, raw: unknown, subject: string): Respo
   for (const status of Object.keys(raw)) {
     if (!/^(\d{3}|[1-5]XX|default)$/i.test(status)) {
       if (!status.startsWith('x-')) {
-        ctx.warnings.push({ code: 'RESPONSE_STATUS', subject, message: `response "${status}" is not a status code; ignored` });
+        ctx.warnings.push({ code: 'RESPONSE_STATUS', subject, message: `response ${quoteName(status)} is not a status code; ignored` });
       }
       continue;
     }
