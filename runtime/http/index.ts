@@ -54,6 +54,9 @@ export const BODY_AJV_OPTIONS: Readonly<Options> = Object.freeze({
   removeAdditional: false,
   useDefaults: true,
   strictNumbers: true,
+  // `required: ["constructor"]` checks the body's own key, and an optional `toString` property is not
+  // found on Object.prototype.
+  ownProperties: true,
   allErrors: false,
   addUsedSchema: false,
   logger: false,

@@ -111,6 +111,21 @@ describe('bodies', () => {
   });
 });
 
+describe('bodies: own properties only', () => {
+  const compile = createValidatorCompiler([]);
+  const validate = compile({ httpPart: 'body', schema: { type: 'object', required: ['constructor'], properties: { constructor: { type: 'string' }, toString: { type: 'string' } } } });
+
+  it('a required key inherited from Object.prototype is still missing', () => {
+    expect(validate({})).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'required', params: { missingProperty: 'constructor' } });
+  });
+
+  it('an optional key named like an Object.prototype method is not checked when absent', () => {
+    expect(validate({ constructor: 'c' })).toBe(true);
+    expect(validate({ constructor: 'c', toString: 1 })).toBe(false);
+  });
+});
+
 describe('classifyError', () => {
   it.each([
     [{ statusCode: 404, message: 'no such thing' }, { status: 404, detail: 'no such thing', level: 'info' }],

@@ -35,6 +35,8 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
     coerceTypes: 'array',
     useDefaults: true,
     removeAdditional: true,
+    // As the generated server validates bodies: `required` and `properties` look at a body's own keys only.
+    ownProperties: true,
     addUsedSchema: false,
     allErrors: false,
     logger: false,
