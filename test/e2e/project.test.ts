@@ -52,13 +52,13 @@ describe('Petstore-like 3.0 YAML spec', () => {
       expect(missing.body).toEqual({ code: 400, message: '/body/name is required' });
       const badParam = await json(await fetch(`${server.url}/pets/not-a-number`));
       expect(badParam.status).toBe(400);
-      expect(badParam.body.detail).toMatch(/petId/);
+      expect(badParam.body).toEqual({ code: 400, message: expect.stringMatching(/petId/) });
       const badQuery = await json(await fetch(`${server.url}/pets?limit=1000`));
       expect(badQuery.status).toBe(400);
       expect(badQuery.body.message).toMatch(/limit/);
       const badHeader = await json(await fetch(`${server.url}/pets/3`, { method: 'DELETE' }));
       expect(badHeader.status).toBe(400);
-      expect(badHeader.body.detail).toMatch(/x-request-id/);
+      expect(badHeader.body).toEqual({ code: 400, message: expect.stringMatching(/x-request-id/) });
       // Swagger UI and the spec.
       expect((await fetch(`${server.url}/docs/`)).status).toBe(200);
       expect(((await (await fetch(`${server.url}/docs/json`)).json()) as { info: { title: string } }).info.title).toBe('Petstore');

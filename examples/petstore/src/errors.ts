@@ -11,9 +11,12 @@ import type { components } from './generated/openapi.gen.js';
 /**
  * The error body declared as the Error schema, made from the problem (`status`,
  * `title`, `detail`, `instance`, `errors`). Declared by:
+ * - GET /owners/{ownerId}/pets 400
  * - GET /pets default
  * - POST /pets 400
+ * - GET /pets/{petId} 400
  * - GET /pets/{petId} 404
+ * - DELETE /pets/{petId} 400
  */
 export function errorBody(problem: ProblemDetails): components['schemas']['Error'] {
   return {

@@ -95,7 +95,17 @@ export interface components {
             message: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The request does not match the spec (a parameter or the body) */
+        InvalidRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -192,6 +202,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pet"];
                 };
             };
+            400: components["responses"]["InvalidRequest"];
             /** @description Not found */
             404: {
                 headers: {
@@ -224,6 +235,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["InvalidRequest"];
         };
     };
     listOwnerPets: {
@@ -248,6 +260,7 @@ export interface operations {
                     "application/json": components["schemas"]["Pets"];
                 };
             };
+            400: components["responses"]["InvalidRequest"];
         };
     };
     getHealth: {

@@ -30,6 +30,9 @@ export interface RegisterRoutesOptions {
  * that shapes the body where the declared schema is not a problem.
  */
 export const errorResponses: Record<string, ErrorResponses> = {
+  listOwnerPets: {
+    400: { contentType: 'application/json', body: errorBodies.errorBody },
+  },
   listPets: {
     default: { contentType: 'application/json', body: errorBodies.errorBody },
   },
@@ -37,7 +40,11 @@ export const errorResponses: Record<string, ErrorResponses> = {
     400: { contentType: 'application/json', body: errorBodies.errorBody },
   },
   showPetById: {
+    400: { contentType: 'application/json', body: errorBodies.errorBody },
     404: { contentType: 'application/json', body: errorBodies.errorBody },
+  },
+  deletePet: {
+    400: { contentType: 'application/json', body: errorBodies.errorBody },
   },
 };
 

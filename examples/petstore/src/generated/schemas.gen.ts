@@ -84,6 +84,7 @@ export const routeSchemas = {
         ownerId: {
           type: 'string',
           minLength: 3,
+          maxLength: 64,
         },
       },
       required: ['ownerId'],
