@@ -15,6 +15,7 @@ import { Ajv } from 'ajv';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROBLEM_SCHEMA } from '../../generators/create-api/endpoint/resource.js';
 import { createApiKeyStore, hashPassword } from '../../runtime/auth/index.js';
 import { backdev, cleanup, installProject, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
 
@@ -49,19 +50,7 @@ function specWithDeclaredErrors(): string {
   expect(out).toContain("'401':");
   return out;
 }
-/** RFC 9457 problem details as the contract of generated servers has them. */
-const PROBLEM_SCHEMA = {
-  type: 'object',
-  required: ['type', 'title', 'status'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', required: ['pointer', 'message'], properties: { pointer: { type: 'string' }, message: { type: 'string' } } } },
-  },
-};
+/** RFC 9457 problem details, as `--endpoint` resources declare them. */
 const isProblem = new Ajv().compile(PROBLEM_SCHEMA);
 /** A schema of the project's spec (as the generated server serves it), compiled. */
 function specSchema(name: string) {

@@ -7,6 +7,7 @@
  * code, no `4XX`, no `default`), the server cannot answer within the spec; any 4xx is accepted then, and
  * its body must be a problem details object (the servers' one error format).
  */
+import { PROBLEM_SCHEMA as RESOURCE_PROBLEM_SCHEMA } from '../../../generators/create-api/endpoint/resource.js';
 import type { RequestKind } from './requests.js';
 import type { Schema, SchemaSet } from './schema.js';
 import { declaredResponse, declaresClientErrors, isJsonMediaType, type OperationSpec } from './spec.js';
@@ -28,22 +29,9 @@ export interface ObservedResponse {
   body: string;
 }
 
-/** Problem details (RFC 9457) as the servers send them, for errors the spec cannot describe. */
-export const PROBLEM_SCHEMA: Schema = {
-  type: 'object',
-  required: ['type', 'title', 'status'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: { type: 'object', required: ['pointer', 'message'], properties: { pointer: { type: 'string' }, message: { type: 'string' } } },
-    },
-  },
-};
+/** Problem details (RFC 9457) as the servers send them, for errors the spec cannot describe: the schema
+ * `--endpoint` resources declare. */
+export const PROBLEM_SCHEMA = RESOURCE_PROBLEM_SCHEMA as Schema;
 
 function baseType(contentType: string): string {
   return contentType.split(';')[0]!.trim().toLowerCase();
