@@ -25,6 +25,8 @@ export interface ErrorResponseView {
   contentType: string;
   /** The mapper in src/errors.ts that shapes the body; undefined when the problem is sent as it is. */
   mapper: string | undefined;
+  /** The spec declares the status with no content: the server sends it with an empty body. */
+  empty: boolean;
 }
 
 /** One mapper function of src/errors.ts. */
@@ -135,20 +137,21 @@ export function buildErrorResponses(api: ApiIR): ErrorResponsesView {
       const problemMedia = r.contents.find((m) => m.mediaType.split(';')[0]!.trim().toLowerCase() === PROBLEM_MEDIA_TYPE);
       const media = problemMedia ?? r.contents.find((m) => m.json);
       if (!media) {
-        list.push({ status: r.status, contentType: PROBLEM_MEDIA_TYPE, mapper: undefined });
+        // No content at all: the status alone is the answer. Content that is not JSON: a problem.
+        list.push({ status: r.status, contentType: PROBLEM_MEDIA_TYPE, mapper: undefined, empty: r.contents.length === 0 });
         continue;
       }
       const problemFits = statusesOf(r.status).every((s) => sampleProblems(s).every((p) => fits(media.schema, p)));
-      list.push({ status: r.status, contentType: media.mediaType, mapper: problemFits ? undefined : mapperFor(op, r.status, media) });
+      list.push({ status: r.status, contentType: media.mediaType, mapper: problemFits ? undefined : mapperFor(op, r.status, media), empty: false });
     }
     if (list.length > 0) byOperation.set(op.id, list);
   }
 
   // Unknown routes: the one non-problem shape all declared errors share, if there is exactly one.
   const shapes = new Map<string, ErrorResponseView>();
-  for (const list of byOperation.values()) for (const e of list) shapes.set(`${e.contentType}\u0000${e.mapper ?? ''}`, e);
+  for (const list of byOperation.values()) for (const e of list) if (!e.empty) shapes.set(`${e.contentType}\u0000${e.mapper ?? ''}`, e);
   const only = shapes.size === 1 ? [...shapes.values()][0]! : undefined;
-  const fallback = only?.mapper ? [{ status: 'default', contentType: only.contentType, mapper: only.mapper }] : [];
+  const fallback = only?.mapper ? [{ status: 'default', contentType: only.contentType, mapper: only.mapper, empty: false }] : [];
   return { byOperation, mappers: [...mappers.values()], fallback };
 }
 

@@ -37,8 +37,8 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
     const present = existing === undefined ? new Set<string>() : suiteTitles(existing);
     for (const id of group.operationIds) if (!present.has(id)) needTests.add(id);
   }
-  const view = buildView(api, dirs, needTests);
   const warnings: Warning[] = [...api.warnings];
+  const view = buildView(api, dirs, needTests, warnings);
   const out: FilePlan[] = [];
 
   out.push(await typesFile(spec, files, `${dirs.generated}/openapi.gen.ts`, templates.render('partials/header.hbs', view)));

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
-import type { JsonSchema } from '../core/ir/json-schema.js';
+import type { Warning } from '../core/errors.js';
+import { forSerialization, type JsonSchema } from '../core/ir/json-schema.js';
 import { createValidator, invalidSample, jsonParserRefusal, validSample } from '../core/ir/samples.js';
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
 import { words } from '../core/ir/names.js';
@@ -149,6 +150,15 @@ export interface OperationView {
   account: 'register' | 'login' | 'refresh' | 'logout' | undefined;
   /** The error statuses the operation declares (`404`, `4XX`, `default`): media type and body mapper. */
   errorResponses: ErrorResponseView[];
+  /**
+   * The status of an invalid request: 400, or 422 when the operation declares 422 and not 400 (a `4XX` or
+   * `default` covers 400; with none of them the spec has no answer and 400 is used).
+   */
+  invalidStatus: number;
+  /** The request body is required: a request without one is invalid (`bodyRequired` in the route's config). */
+  bodyRequired: boolean;
+  /** The media types the request body declares (base types, lower case), when it has any: a body of another type is invalid. */
+  bodyTypes: string[] | undefined;
 }
 
 export interface CrudView {
@@ -183,12 +193,23 @@ export interface TestView {
   /** A request that passes validation, when one could be derived. */
   valid: { request: InjectRequest } | undefined;
   /**
-   * A request that fails validation. `pointer`: where the 400 problem's `errors` point (`/body/price`);
-   * `problem`: whether the 400 answer is a problem (false when the spec declares another body for it);
-   * `contentType`: the media type of the 400 answer.
+   * A request that fails validation. `status`: the refusal's status (the operation's `invalidStatus`);
+   * `pointer`: where the problem's `errors` point (`/body/price`); `problem`: whether the answer is a
+   * problem (false when the spec declares another body for it, or none); `empty`: the spec declares the
+   * status with no content, so the answer has an empty body; `contentType`: the media type of the answer.
    */
   invalid:
-    | { request: InjectRequest; field: string; pointer: string; problem: boolean; contentType: string; reason: string; title: string }
+    | {
+        request: InjectRequest;
+        field: string;
+        pointer: string;
+        status: number;
+        problem: boolean;
+        empty: boolean;
+        contentType: string;
+        reason: string;
+        title: string;
+      }
     | undefined;
   /** Why a case is missing, for a comment in the test file. */
   note: string | undefined;
@@ -201,13 +222,32 @@ export function moduleSpecifier(fromDir: string, toFile: string): string {
   return rel;
 }
 
-/** `withTests`: ids of the operations that need `test` (default: all). */
-export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<string>): CreateApiView {
+/**
+ * `withTests`: ids of the operations that need `test` (default: all). `warnings` receives what the view
+ * leaves out (a response fast-json-stringify cannot serialize).
+ */
+export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<string>, warnings: Warning[] = []): CreateApiView {
   const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
   const validate = createValidator(api.schemaDefs);
   const errors = buildErrorResponses(api);
+  // The shared schemas serve validation (Ajv) and serialization (fast-json-stringify); `forSerialization`
+  // changes nothing they accept.
+  const schemaDefs: Record<string, JsonSchema> = {};
+  for (const [name, schema] of Object.entries(api.schemaDefs)) {
+    Object.defineProperty(schemaDefs, name, { value: forSerialization(schema), enumerable: true, writable: true, configurable: true });
+  }
+  const serializable = serializationCheck(api.schemaRefPrefix, schemaDefs);
   const operations = api.operations.map((op) =>
-    operationView(api, op, groupByStem.get(op.group)!, !withTests || withTests.has(op.id) ? validate : undefined, dirs, errors.byOperation.get(op.id) ?? []),
+    operationView(
+      api,
+      op,
+      groupByStem.get(op.group)!,
+      !withTests || withTests.has(op.id) ? validate : undefined,
+      dirs,
+      errors.byOperation.get(op.id) ?? [],
+      serializable,
+      warnings,
+    ),
   );
   const byGroup = new Map<string, OperationView[]>();
   for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
@@ -238,7 +278,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
       return groupView(g, ops, dirs, crudTestView(api, api.operations.filter((o) => o.group === g.fileStem), dirs, validate));
     }),
     schemaId: api.schemaId,
-    schemaDefs: { ...api.schemaDefs },
+    schemaDefs,
     // A wildcard media type (`*/*`, `image/*`) means "anything else": one catch-all parser covers it all.
     rawContentTypes: raw.has('*') ? ['*'] : [...raw].sort(),
     formContentType: form,
@@ -283,9 +323,85 @@ function mediaSchemas(contents: readonly MediaIR[]): { content: Record<string, {
   return { content };
 }
 
-function routeSchema(op: OperationIR): RouteSchema {
+/** Why fast-json-stringify cannot build a response schema, or undefined when it can. */
+type SerializationCheck = (schema: JsonSchema) => string | undefined;
+
+/**
+ * A conservative rule for what fast-json-stringify cannot build (building every response with it costs
+ * minutes on large specs): it merges an `allOf` with the schema around it and fails when their `type`s
+ * have no type in common (`type: object` around `allOf: [{type: string}]`; `integer` and `number` count
+ * as different, as they do there). Follows `$ref`s into the shared schemas, each once.
+ */
+function serializationCheck(refPrefix: string, schemaDefs: Record<string, JsonSchema>): SerializationCheck {
+  type Obj = { [key: string]: unknown };
+  const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const byDef = new Map<string, string | undefined>();
+  const defName = (ref: unknown) =>
+    typeof ref === 'string' && ref.startsWith(refPrefix) ? decodeURIComponent(ref.slice(refPrefix.length).split('/')[0]!).replace(/~1/g, '/').replace(/~0/g, '~') : undefined;
+  const resolve = (schema: unknown): unknown => {
+    let node = schema;
+    for (let i = 0; i < 16 && isObj(node) && defName(node.$ref) !== undefined; i++) {
+      const name = defName(node.$ref)!;
+      node = Object.prototype.hasOwnProperty.call(schemaDefs, name) ? schemaDefs[name] : undefined;
+    }
+    return node;
+  };
+  const typesOf = (schema: unknown): string[] | undefined => {
+    const node = resolve(schema);
+    if (!isObj(node)) return undefined;
+    return typeof node.type === 'string' ? [node.type] : Array.isArray(node.type) ? (node.type as string[]) : undefined;
+  };
+  const walk = (schema: unknown, at: string): string | undefined => {
+    if (!isObj(schema)) return undefined;
+    const ref = defName(schema.$ref);
+    if (ref !== undefined) {
+      if (!byDef.has(ref)) {
+        byDef.set(ref, undefined); // a cycle: looked at once
+        byDef.set(ref, walk(Object.prototype.hasOwnProperty.call(schemaDefs, ref) ? schemaDefs[ref] : undefined, `schema ${JSON.stringify(ref)}`));
+      }
+      const found = byDef.get(ref);
+      if (found !== undefined) return found;
+    }
+    if (Array.isArray(schema.allOf)) {
+      const sets = [typesOf(schema), ...schema.allOf.map(typesOf)].filter((t): t is string[] => t !== undefined);
+      const common = sets.reduce<string[] | undefined>((acc, t) => (acc === undefined ? t : acc.filter((x) => t.includes(x))), undefined);
+      if (common !== undefined && common.length === 0) return `${at}: its type and its allOf's (${sets.map((t) => t.join('|')).join(' / ')}) have none in common`;
+    }
+    for (const [key, value] of Object.entries(schema)) {
+      if (['enum', 'const', 'default', 'examples', 'example'].includes(key)) continue;
+      if (['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'].includes(key) && isObj(value)) {
+        for (const [name, sub] of Object.entries(value)) {
+          const found = walk(sub, `${at}/${key}/${name}`);
+          if (found) return found;
+        }
+      } else if (Array.isArray(value)) {
+        for (const [i, sub] of value.entries()) {
+          const found = walk(sub, `${at}/${key}/${i}`);
+          if (found) return found;
+        }
+      } else if (isObj(value)) {
+        const found = walk(value, `${at}/${key}`);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  return (schema) => walk(schema, 'the schema');
+}
+
+/**
+ * Header parameters named Accept, Content-Type or Authorization are ignored (OpenAPI 3: "the parameter
+ * definition SHALL be ignored"); the media types and the security schemes describe those.
+ */
+const IGNORED_HEADERS = new Set(['accept', 'content-type', 'authorization']);
+
+function validatedParameters(op: OperationIR): ParameterIR[] {
+  return op.parameters.filter((p) => !(p.in === 'header' && IGNORED_HEADERS.has(p.name.toLowerCase())));
+}
+
+function routeSchema(op: OperationIR, serializable: SerializationCheck, warnings: Warning[]): RouteSchema {
   const schema: RouteSchema = {};
-  const inLoc = (where: ParameterIR['in']) => op.parameters.filter((p) => p.in === where);
+  const inLoc = (where: ParameterIR['in']) => validatedParameters(op).filter((p) => p.in === where);
   const params = objectSchema(inLoc('path'), (p) => p.routeName);
   const query = objectSchema(inLoc('query'), (p) => p.name);
   const headers = objectSchema(inLoc('header'), (p) => p.name);
@@ -310,8 +426,19 @@ function routeSchema(op: OperationIR): RouteSchema {
     if (json.length === 0) continue;
     const status = r.status === 'default' ? 'default' : r.status.toLowerCase();
     const content: Record<string, { schema: JsonSchema }> = {};
-    for (const m of json) content[m.mediaType] = { schema: m.schema };
-    response[status] = { content };
+    for (const m of json) {
+      const schema = forSerialization(m.schema);
+      const error = serializable(schema);
+      if (error === undefined) content[m.mediaType] = { schema };
+      else {
+        warnings.push({
+          code: 'RESPONSE_NOT_SERIALIZABLE',
+          subject: `operation ${op.id}`,
+          message: `response ${r.status} ${m.mediaType}: fast-json-stringify cannot build its schema (${error}); it is sent with JSON.stringify, unfiltered`,
+        });
+      }
+    }
+    if (Object.keys(content).length > 0) response[status] = { content };
   }
   if (Object.keys(response).length > 0) schema.response = response;
   return schema;
@@ -324,10 +451,12 @@ function operationView(
   validate: Validate | undefined,
   dirs: OutputDirs,
   errorResponses: ErrorResponseView[],
+  serializable: SerializationCheck,
+  warnings: Warning[],
 ): OperationView {
   const renames: Record<string, string> = {};
   for (const p of op.parameters) if (p.in === 'path' && p.routeName !== p.name) renames[p.routeName] = p.name;
-  const schema = routeSchema(op);
+  const schema = routeSchema(op, serializable, warnings);
   return {
     id: op.id,
     operationId: op.operationId,
@@ -346,7 +475,16 @@ function operationView(
     crud: op.crud ? crudView(op.crud, dirs) : undefined,
     account: op.account,
     errorResponses,
+    invalidStatus: invalidStatusOf(op),
+    bodyRequired: op.requestBody?.required === true,
+    bodyTypes: op.requestBody && op.requestBody.contents.length > 0 ? [...new Set(op.requestBody.contents.map((m) => m.mediaType.split(';')[0]!.trim().toLowerCase()))] : undefined,
   };
+}
+
+/** 400, unless the operation declares 422 and not 400 (see OperationView.invalidStatus). */
+export function invalidStatusOf(op: OperationIR): number {
+  const declared = new Set(op.responses.map((r) => r.status.toUpperCase()));
+  return !declared.has('400') && declared.has('422') ? 422 : 400;
 }
 
 export function repositoriesOf(operations: readonly OperationView[]): GroupView['repositories'] {
@@ -472,16 +610,18 @@ function modelProperties(api: ApiIR, model: string): Record<string, Record<strin
 
 /** Builds the valid and invalid requests of an operation's generated test from its schemas. */
 function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponses: readonly ErrorResponseView[]): TestView {
-  const declared400 = errorResponses.find((e) => e.status === '400') ?? errorResponses.find((e) => e.status === '4XX') ?? errorResponses.find((e) => e.status === 'default');
-  const problem = declared400?.mapper === undefined;
-  const contentType = (declared400?.contentType ?? 'application/problem+json').split(';')[0]!.trim();
+  const status = invalidStatusOf(op);
+  const declared = errorResponses.find((e) => e.status === String(status)) ?? errorResponses.find((e) => e.status === '4XX') ?? errorResponses.find((e) => e.status === 'default');
+  const empty = declared?.empty === true;
+  const problem = declared?.mapper === undefined && !empty;
+  const contentType = (declared?.contentType ?? 'application/problem+json').split(';')[0]!.trim();
   const pointer = (...parts: string[]) => parts.map((p) => `/${p.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
   const defs = api.schemaDefs;
   const prefix = api.schemaRefPrefix;
   const notes: string[] = [];
   const values = new Map<ParameterIR, unknown>();
   let validOk = true;
-  for (const p of op.parameters) {
+  for (const p of validatedParameters(op)) {
     if (p.in === 'cookie' || (!p.required && p.in !== 'path')) continue;
     const s = validSample(p.schema, defs, prefix);
     if (!s.ok) {
@@ -549,14 +689,16 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
           request: request(values, { value: bad.value, mediaType: jsonBody.mediaType }),
           field: bad.field ?? 'body',
           pointer: bad.field === undefined ? '/body' : pointer('body', bad.field),
+          status,
           problem,
+          empty,
           contentType,
           reason: `an invalid body (${bad.reason})`,
-          title: `rejects an invalid body (${bad.reason}) with 400`,
+          title: `rejects an invalid body (${bad.reason}) with ${status}`,
         };
       }
     }
-    for (const p of op.parameters) {
+    for (const p of validatedParameters(op)) {
       // With a refused body, any request is refused by the parser first, whatever its parameters.
       if (invalid || refused || p.in === 'cookie') continue;
       if (p.required && p.in !== 'path') {
@@ -566,10 +708,12 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
           request: request(without, body),
           field: p.name,
           pointer: pointer(p.in === 'query' ? 'query' : 'headers', p.name),
+          status,
           problem,
+          empty,
           contentType,
           reason: `a missing ${p.in} parameter "${p.name}"`,
-          title: `rejects a request without the ${p.in} parameter "${p.name}" with 400`,
+          title: `rejects a request without the ${p.in} parameter "${p.name}" with ${status}`,
         };
         continue;
       }
@@ -580,10 +724,12 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
             request: request(new Map(values).set(p, bad.value), body),
             field: p.name,
             pointer: pointer('params', p.name),
+            status,
             problem,
+            empty,
             contentType,
             reason: `an invalid path parameter "${p.name}" (${bad.reason})`,
-            title: `rejects an invalid path parameter "${p.name}" with 400`,
+            title: `rejects an invalid path parameter "${p.name}" with ${status}`,
           };
         }
       }

@@ -85,7 +85,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function createValidatorCompiler(
   shared: readonly object[],
   options: ValidatorCompilerOptions = {},
-): (route: { schema: unknown; httpPart?: string }) => ValidationFunction {
+): (route: { schema: unknown; httpPart?: string; contentType?: string }) => ValidationFunction {
   const make = (base: Options, extra: Options | undefined) => {
     const ajv = new Ajv({ ...base, ...extra });
     addFormats(ajv);
@@ -96,30 +96,70 @@ export function createValidatorCompiler(
   let parameterAjv: Ajv | undefined;
   const cache = new Map<string, ValidationFunction>();
   const resolver = refResolver(shared);
-  return ({ schema, httpPart }) => {
+  const withCoercion = (validate: ValidateFunction, coerce: (data: unknown) => void): ValidationFunction => {
+    const wrapped: ValidationFunction = (data: unknown) => {
+      coerce(data);
+      const ok = validate(data) === true;
+      wrapped.errors = validate.errors ?? null;
+      return ok;
+    };
+    return wrapped;
+  };
+  return ({ schema, httpPart, contentType }) => {
     const isBody = httpPart === 'body' || httpPart === undefined;
-    const key = `${isBody ? 'body' : httpPart}\u0000${JSON.stringify(schema)}`;
+    const isForm = isBody && typeof contentType === 'string' && contentType.split(';')[0]!.trim().toLowerCase() === FORM_CONTENT_TYPE;
+    const key = `${isForm ? 'form' : isBody ? 'body' : httpPart}\u0000${JSON.stringify(schema)}`;
     const cached = cache.get(key);
     if (cached) return cached;
     let fn: ValidationFunction;
     if (isBody) {
       bodyAjv ??= make(BODY_AJV_OPTIONS, options.bodyAjv);
-      fn = bodyAjv.compile(schema as object) as ValidateFunction;
-    } else {
-      parameterAjv ??= make(PARAMETER_AJV_OPTIONS, options.parameterAjv);
-      const validate = parameterAjv.compile(schema as object);
-      const coerce = parameterCoercion(schema, httpPart as HttpPart, resolver);
-      const wrapped: ValidationFunction = (data: unknown) => {
-        coerce(data);
-        const ok = validate(data) === true;
-        wrapped.errors = validate.errors ?? null;
+      const validate = bodyAjv.compile(schema as object);
+      // Form fields are text, like query parameters: converted by the body schema the same way, then
+      // validated as strictly as any body.
+      const checked = isForm ? withCoercion(validate, parameterCoercion(schema, 'querystring', resolver)) : (validate as ValidationFunction);
+      // No body sent: whether one is required is the operation's `requestBody.required` (checked before
+      // validation, see the generated `requireBody`), not the schema's (`type: array` would refuse it).
+      // Fastify hands an absent body over as `null`, like a sent `null`: the hook marks it as ABSENT_BODY.
+      const body: ValidationFunction = (data: unknown) => {
+        if (data === undefined || data === ABSENT_BODY) {
+          body.errors = null;
+          return true;
+        }
+        const ok = checked(data);
+        body.errors = checked.errors ?? null;
         return ok;
       };
-      fn = wrapped;
+      fn = body;
+    } else {
+      parameterAjv ??= make(PARAMETER_AJV_OPTIONS, options.parameterAjv);
+      fn = withCoercion(parameterAjv.compile(schema as object), parameterCoercion(schema, httpPart as HttpPart, resolver));
     }
     cache.set(key, fn);
     return fn;
   };
+}
+
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Stands for "no body was sent" during validation (a `preValidation` hook puts it in place of `undefined`,
+ * a `preHandler` hook takes it out): body validators accept it whatever the schema.
+ */
+export const ABSENT_BODY: object = Object.freeze({});
+
+/**
+ * An `application/x-www-form-urlencoded` body as an object of text fields: a repeated name gives an array
+ * (as repeated query keys do); the validator converts the text by the body schema.
+ */
+export function parseFormBody(text: string): Record<string, string | string[]> {
+  const fields = new Map<string, string | string[]>();
+  for (const [name, value] of new URLSearchParams(text)) {
+    const seen = fields.get(name);
+    fields.set(name, seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value]);
+  }
+  // Object.fromEntries defines own properties: a field named `__proto__` stays a field.
+  return Object.fromEntries(fields);
 }
 
 type Resolve = (schema: unknown) => unknown;
@@ -304,8 +344,10 @@ function isPointerList(v: unknown): v is ProblemPointer[] {
 }
 
 /**
- * Classifies a thrown error:
- * - a validation error (Fastify's, with Ajv's `validation` list) → 400 with `errors`;
+ * Classifies a thrown error (`invalidStatus`: the status the operation declares for an invalid request, 400
+ * unless it declares only 422):
+ * - a validation error (Fastify's, with Ajv's `validation` list) → `invalidStatus` with `errors`;
+ * - Fastify's 400 for a body it cannot parse (`FST_ERR_CTP_*`) → `invalidStatus`;
  * - any error with a numeric `statusCode` (or `status`) in 400–499 → that status, `detail` = its message
  *   (which must therefore be safe to show), `errors` = its `errors` when they are `{pointer, message}`,
  *   `headers` = its `headers` (a `WWW-Authenticate` challenge, a `Retry-After`);
@@ -315,14 +357,23 @@ function isPointerList(v: unknown): v is ProblemPointer[] {
  *   detail (never the database's message);
  * - anything else → 500 `internal error`.
  */
-export function classifyError(error: unknown, paramNames?: Readonly<Record<string, string>>): ClassifiedError {
+export function classifyError(
+  error: unknown,
+  paramNames?: Readonly<Record<string, string>>,
+  invalidStatus = 400,
+): ClassifiedError {
   const e = (isObj(error) || error instanceof Error ? error : {}) as Obj;
   if (Array.isArray(e.validation)) {
     const errors = validationPointers(e.validation as Partial<ErrorObject>[], e.validationContext as string | undefined, paramNames);
     const first = errors[0];
-    return { status: 400, detail: first ? `${first.pointer} ${first.message}` : 'the request is invalid', errors, level: 'info' };
+    return { status: invalidStatus, detail: first ? `${first.pointer} ${first.message}` : 'the request is invalid', errors, level: 'info' };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : undefined;
+  // Fastify's 400s for a body it cannot read (malformed or empty JSON, a bad content length) are invalid
+  // requests like any other: they get the status the operation declares for those.
+  if (status === 400 && typeof e.code === 'string' && e.code.startsWith('FST_ERR_CTP_') && typeof e.message === 'string') {
+    return { status: invalidStatus, detail: e.message, level: 'info' };
+  }
   if (status !== undefined && Number.isInteger(status) && status >= 400 && status <= 499) {
     const detail = typeof e.message === 'string' && e.message !== '' ? e.message : (STATUS_CODES[status] ?? 'client error');
     const headers = headersOf(e.headers);

@@ -295,3 +295,194 @@ describe("a spec's own error schema (the pet store's Error {code, message})", ()
     expect(readFileSync(file, 'utf8')).toContain("message: 'edited: '");
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// A project made from a spec with the shapes real specs have (found by `npm run conformance`).
+
+describe('what real specs declare', () => {
+  const specDir = tempDir('validation-spec');
+  afterAll(() => cleanup(specDir));
+  const problemContent = { 'application/problem+json': { schema: { type: 'object' } } };
+  const SPEC = {
+    openapi: '3.0.3',
+    info: { title: 'shapes', version: '1' },
+    paths: {
+      '/notes': {
+        post: {
+          operationId: 'createNote',
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { text: { type: 'string' } } } } } },
+          responses: {
+            // Required names the properties do not list, and a free-form object: all sent.
+            '201': {
+              description: 'created',
+              content: { 'application/json': { schema: { type: 'object', required: ['id', 'extra'], properties: { id: { type: 'integer' }, meta: { type: 'object' } } } } },
+            },
+            // 422 and no 400: an invalid request is a 422.
+            '422': { description: 'invalid', content: problemContent },
+          },
+        },
+      },
+      '/notes/{id}': {
+        get: {
+          operationId: 'getNote',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', minLength: 2, maxLength: 5000 } },
+            // OpenAPI 3: a header parameter named Authorization (Accept, Content-Type) is ignored.
+            { name: 'Authorization', in: 'header', required: true, schema: { type: 'string', pattern: '^Bearer ' } },
+          ],
+          // 400 declared with no content: sent with an empty body.
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object' } } } }, '400': { description: 'bad id' } },
+        },
+      },
+      '/forms': {
+        post: {
+          operationId: 'submitForm',
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' }, on: { type: 'boolean' } }, additionalProperties: false },
+              },
+            },
+          },
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } } }, '400': { description: 'bad', content: problemContent } },
+        },
+      },
+      '/tags': {
+        post: {
+          operationId: 'setTags',
+          requestBody: { content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } } },
+          responses: { '204': { description: 'set' }, '400': { description: 'bad', content: problemContent } },
+        },
+      },
+      '/word': {
+        get: { operationId: 'getWord', responses: { '200': { description: 'ok', content: { 'application/json': { schema: { type: 'string' } } } } } },
+      },
+      '/broken': {
+        get: {
+          operationId: 'getBroken',
+          // fast-json-stringify cannot merge these types: the response is left unserialized, the server starts.
+          responses: { '200': { description: 'ok', content: { 'application/json': { schema: { allOf: [{ type: 'object' }, { type: 'string' }] } } } } },
+        },
+      },
+    },
+  };
+  let shapes: FastifyInstance;
+  let warnings = '';
+  beforeAll(async () => {
+    const file = path.join(specDir, 'shapes.json');
+    writeFileSync(file, JSON.stringify(SPEC));
+    const out = path.join(specDir, 'p');
+    const init = await backdev(['init', out, '--spec', file]);
+    expect(init.code, init.stderr).toBe(0);
+    warnings = init.stderr;
+    linkBackdev(out);
+    const build = ((await import(pathToFileURL(path.join(out, 'src/app.ts')).href)) as { buildApp: typeof buildApp }).buildApp;
+    shapes = await build({
+      logger: false,
+      docs: false,
+      auth: false,
+      handlers: {
+        createNote: () => ({ status: 201, body: { id: 1, extra: { kept: true }, meta: { any: ['thing'] }, hidden: 'filtered' } }),
+        getNote: ({ params }: { params: { id: string } }) => ({ status: 200, body: { length: params.id.length } }),
+        submitForm: ({ body }: { body: unknown }) => ({ status: 200, body }),
+        getBroken: () => ({ status: 200, body: { a: 1 } }),
+        setTags: ({ body }: { body: unknown }) => ({ status: body === undefined || Array.isArray(body) ? 204 : 500 }),
+        getWord: () => ({ status: 200, body: 'hi', contentType: 'application/json' }),
+      },
+    });
+    apps.push(shapes);
+  });
+
+  it('a required body that is missing is refused, pointing at /body', async () => {
+    const res = await shapes.inject({ method: 'POST', url: '/notes' });
+    expect(res.statusCode).toBe(422);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().errors).toEqual([{ pointer: '/body', message: 'is required' }]);
+    const form = await shapes.inject({ method: 'POST', url: '/forms' });
+    expect(form.statusCode).toBe(400);
+    expect(form.json().errors).toEqual([{ pointer: '/body', message: 'is required' }]);
+  });
+
+  it('a body of a media type the operation does not declare (text/plain, JSON: Fastify parses both) is invalid', async () => {
+    const res = await shapes.inject({ method: 'POST', url: '/notes', payload: '{"text":"x"}', headers: { 'content-type': 'text/plain' } });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors).toEqual([{ pointer: '/body', message: 'has the media type text/plain, which the operation does not accept' }]);
+    const json = await shapes.inject({ method: 'POST', url: '/forms', payload: { n: 1 } });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().errors[0].pointer).toBe('/body');
+  });
+
+  it('an optional body that is not sent is not validated against its schema', async () => {
+    expect((await shapes.inject({ method: 'POST', url: '/tags' })).statusCode).toBe(204);
+    expect((await shapes.inject({ method: 'POST', url: '/tags', payload: ['a'] })).statusCode).toBe(204);
+    expect((await shapes.inject({ method: 'POST', url: '/tags', payload: [1] })).statusCode).toBe(400);
+    // A body of JSON null is sent, and validated as sent.
+    expect((await shapes.inject({ method: 'POST', url: '/tags', payload: 'null', headers: { 'content-type': 'application/json' } })).statusCode).toBe(400);
+  });
+
+  it('an operation that declares 422 and not 400 refuses invalid requests with 422', async () => {
+    const invalid = await shapes.inject({ method: 'POST', url: '/notes', payload: { text: 5 } });
+    expect(invalid.statusCode).toBe(422);
+    expect(invalid.json()).toMatchObject({ status: 422, errors: [{ pointer: '/body/text' }] });
+    const malformed = await shapes.inject({ method: 'POST', url: '/notes', payload: '{"text":', headers: { 'content-type': 'application/json' } });
+    expect(malformed.statusCode).toBe(422);
+  });
+
+  it('a header parameter named Authorization is ignored, as OpenAPI says', async () => {
+    expect((await shapes.inject({ method: 'GET', url: '/notes/ab' })).statusCode).toBe(200);
+    expect((await shapes.inject({ method: 'GET', url: '/notes/ab', headers: { authorization: 'Basic x' } })).statusCode).toBe(200);
+  });
+
+  it('a status declared with no content is sent with an empty body', async () => {
+    const res = await shapes.inject({ method: 'GET', url: '/notes/a' });
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toBe('');
+    expect(res.headers['content-type']).toBeUndefined();
+  });
+
+  it('form fields are converted by the body schema and validated strictly', async () => {
+    const form = (payload: string) => shapes.inject({ method: 'POST', url: '/forms', payload, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const ok = await form('n=7&on=false');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ n: 7, on: false });
+    for (const bad of ['n=seven', 'n=7&other=1', 'on=true']) expect((await form(bad)).statusCode, bad).toBe(400);
+  });
+
+  it('responses keep required properties the schema does not list, and free-form objects whole', async () => {
+    const res = await shapes.inject({ method: 'POST', url: '/notes', payload: { text: 'x' } });
+    expect(res.statusCode).toBe(201);
+    // `hidden` is neither listed nor required: filtered out, as Fastify does.
+    expect(res.json()).toEqual({ id: 1, extra: { kept: true }, meta: { any: ['thing'] } });
+  });
+
+  it('a JSON response whose value is a string is sent as JSON', async () => {
+    const res = await shapes.inject({ method: 'GET', url: '/word' });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toBe('"hi"');
+  });
+
+  it('a response fast-json-stringify cannot build is sent with JSON.stringify, with a warning naming it', async () => {
+    expect(warnings).toContain('BACKDEV_RESPONSE_NOT_SERIALIZABLE');
+    expect(warnings).toMatch(/operation getBroken: response 200 application\/json/);
+    const res = await shapes.inject({ method: 'GET', url: '/broken' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ a: 1 });
+  });
+
+  it("Fastify's errors before routing are problems: a malformed URL, a path parameter over the limit", async () => {
+    const bad = await shapes.inject({ method: 'GET', url: '/notes/%E0%A4%A' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(bad.json()).toMatchObject({ status: 400, detail: 'the URL is malformed (invalid percent-encoding)' });
+    // A long parameter reaches validation and the handler...
+    const long = await shapes.inject({ method: 'GET', url: `/notes/${'a'.repeat(3000)}` });
+    expect(long.statusCode).toBe(200);
+    expect(long.json()).toEqual({ length: 3000 });
+    // ...one past the router's limit is a 414 problem that does not echo the path.
+    const tooLong = await shapes.inject({ method: 'GET', url: `/notes/${'a'.repeat(9000)}` });
+    expect(tooLong.statusCode).toBe(414);
+    expect(tooLong.json()).toMatchObject({ type: 'about:blank', title: 'URI Too Long', status: 414, detail: 'a path parameter is too long' });
+    expect(tooLong.body.length).toBeLessThan(300);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyError, createValidatorCompiler, problemDetails, validationPointers } from '../../runtime/http/index.js';
+import { classifyError, createValidatorCompiler, parseFormBody, problemDetails, validationPointers } from '../../runtime/http/index.js';
 
 const shared = {
   $id: 'shared',
@@ -161,5 +161,92 @@ describe('validationPointers', () => {
       { pointer: '/params/a~1b~0c', message: 'is required' },
       { pointer: '/params/p.1', message: 'must be integer' },
     ]);
+  });
+});
+
+describe('form bodies (application/x-www-form-urlencoded)', () => {
+  let form: FastifyInstance;
+  beforeAll(async () => {
+    form = Fastify({ logger: false });
+    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, parseFormBody(String(body))));
+    form.setErrorHandler((error, _request, reply) => {
+      const c = classifyError(error);
+      return reply.code(c.status).send(problemDetails(c.status, c.detail, c.errors));
+    });
+    form.route({
+      method: 'POST',
+      url: '/form',
+      validatorCompiler: createValidatorCompiler([shared]),
+      schema: {
+        body: {
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                required: ['n'],
+                properties: { n: { type: 'integer' }, on: { type: 'boolean' }, ratio: { type: 'number' }, tags: { type: 'array', items: { type: 'integer' } }, name: { type: 'string' } },
+                additionalProperties: false,
+              },
+            },
+          },
+        },
+      },
+      handler: async (request) => ({ body: request.body }),
+    });
+    await form.ready();
+  });
+  afterAll(() => form.close());
+  const post = (payload: string) => form.inject({ method: 'POST', url: '/form', payload, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+
+  it('converts the text fields by the body schema, as parameters are, repeated names to arrays', async () => {
+    const res = await post('n=3&on=true&ratio=0.5&tags=1&tags=2&name=007');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().body).toEqual({ n: 3, on: true, ratio: 0.5, tags: [1, 2], name: '007' });
+    expect((await post('n=3&tags=4')).json().body).toEqual({ n: 3, tags: [4] });
+  });
+
+  it('validates strictly after conversion: text that is no number, a missing field, an unknown one', async () => {
+    for (const [payload, pointer] of [
+      ['n=abc', '/body/n'],
+      ['n=Infinity', '/body/n'],
+      ['on=true', '/body/n'],
+      ['n=1&extra=x', '/body/extra'],
+      ['n=1&tags=x', '/body/tags/0'],
+    ] as const) {
+      const res = await post(payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().errors[0].pointer, payload).toBe(pointer);
+    }
+  });
+
+  it('parseFormBody keeps a field named __proto__ as a field', () => {
+    const fields = parseFormBody('__proto__=x&a=1&a=2&b=');
+    expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+    expect(Object.keys(fields)).toEqual(['__proto__', 'a', 'b']);
+    expect(fields.a).toEqual(['1', '2']);
+    expect(fields.b).toBe('');
+  });
+});
+
+describe('classifyError: the status of an invalid request', () => {
+  const validation = Object.assign(new Error('bad'), { statusCode: 400, validation: [{ instancePath: '/n', message: 'must be integer' }], validationContext: 'body' });
+  it('is the one the operation declares (422 where it declares 422 and not 400)', () => {
+    expect(classifyError(validation, undefined, 422)).toMatchObject({ status: 422, errors: [{ pointer: '/body/n', message: 'must be integer' }] });
+    expect(classifyError(validation)).toMatchObject({ status: 400 });
+  });
+  it("covers Fastify's 400s for bodies it cannot parse, not a handler's own 400", () => {
+    const unparsable = Object.assign(new Error("Body is not valid JSON but content-type is set to 'application/json'"), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+    expect(classifyError(unparsable, undefined, 422)).toMatchObject({ status: 422, level: 'info' });
+    expect(classifyError(Object.assign(new Error('bad cursor'), { statusCode: 400 }), undefined, 422)).toMatchObject({ status: 400, detail: 'bad cursor' });
+  });
+});
+
+describe('an absent body', () => {
+  it('passes body validation whatever the schema (a required body is checked before, by the operation)', () => {
+    const compile = createValidatorCompiler([shared]);
+    const validate = compile({ schema: { type: 'array', items: { type: 'integer' } }, httpPart: 'body' });
+    expect(validate(undefined)).toBe(true);
+    expect(validate(['x'])).toBe(false);
+    expect(validate([1])).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { openapiDocument } from './generated/docs.gen.js';
+import { frameworkErrors } from './generated/http.gen.js';
 import { registerRoutes, type RegisterRoutesOptions } from './generated/routes.gen.js';
 
 export interface AppOptions extends RegisterRoutesOptions {
@@ -17,7 +18,14 @@ export interface AppOptions extends RegisterRoutesOptions {
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? true });
+  const app = Fastify({
+    logger: options.logger ?? true,
+    // Path parameters up to 8192 characters reach validation (the spec's maxLength decides; Node's 16 KiB
+    // header limit bounds the whole URL anyway); a malformed URL or a longer parameter is answered as a
+    // problem, like every other error.
+    routerOptions: { maxParamLength: 8192 },
+    frameworkErrors,
+  });
   if (options.docs !== false) {
     await app.register(swagger, {
       mode: 'static',

@@ -6,17 +6,19 @@
  * (`application/problem+json`), or the body the spec declares for that status when it declares its own
  * (shaped by the mapping in src/errors.ts). Nothing in here depends on the spec's content.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  ABSENT_BODY,
   classifyError,
   createValidatorCompiler,
+  parseFormBody,
   problemDetails,
   PROBLEM_CONTENT_TYPE,
   type ProblemDetails,
   type ProblemPointer,
 } from 'backdev/runtime/http';
 
-export { classifyError, createValidatorCompiler, problemDetails, PROBLEM_CONTENT_TYPE, type ProblemDetails, type ProblemPointer };
+export { classifyError, createValidatorCompiler, parseFormBody, problemDetails, PROBLEM_CONTENT_TYPE, type ProblemDetails, type ProblemPointer };
 
 type NonNever<T, Fallback> = [T] extends [never] ? Fallback : T;
 type Lowercased<T> = { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] };
@@ -91,12 +93,14 @@ export function problem(status: number, detail?: string, errors?: ProblemPointer
   return new ProblemResult(status, problemDetails(status, detail, errors));
 }
 
-/** How a route answers one error status when its spec declares a body for it. */
+/** How a route answers one error status its spec declares. */
 export interface ErrorResponse {
   /** The declared media type. */
   contentType: string;
   /** Turns the problem into the declared body (from src/errors.ts); absent when the problem fits as it is. */
   body?: (problem: ProblemDetails) => unknown;
+  /** The spec declares the status with no content: it is sent with an empty body. */
+  empty?: boolean;
 }
 
 /** Declared error responses of a route, by status key (`404`, `4XX`, `default`). */
@@ -107,6 +111,12 @@ export interface RouteErrorConfig {
   errors?: ErrorResponses;
   /** Route parameter name → spec name, where they differ. */
   paramNames?: Readonly<Record<string, string>>;
+  /** The status of an invalid request: 400, or 422 when the operation declares 422 and not 400. */
+  invalidStatus?: number;
+  /** The request body is required: a request without one is invalid (see `requireBody`). */
+  bodyRequired?: boolean;
+  /** The media types the operation's request body declares (lower case, `*` wildcards kept). */
+  bodyTypes?: readonly string[];
 }
 
 function routeConfig(request: FastifyRequest): RouteErrorConfig | undefined {
@@ -136,6 +146,7 @@ export function sendProblem(
   // A spec operation answers by its own declarations; unknown routes and routes of your own by `fallback`.
   const config = request.is404 ? undefined : routeConfig(request);
   const declared = errorResponseFor(config ? config.errors : fallback, body.status);
+  if (declared?.empty) return reply.code(body.status).send();
   const payload = declared?.body ? declared.body(withInstance) : withInstance;
   return reply
     .code(body.status)
@@ -149,8 +160,15 @@ export function sendProblem(
  * errors are answered outside the spec's operations (unknown routes, your own routes).
  */
 export function installErrorHandling(app: FastifyInstance, fallback?: ErrorResponses): void {
+  fallbacks.set(app, fallback);
+  app.addHook('preValidation', requireBody);
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.body === ABSENT_BODY) request.body = undefined;
+    done();
+  });
   app.setErrorHandler((error, request, reply) => {
-    const c = classifyError(error, routeConfig(request)?.paramNames);
+    const config = routeConfig(request);
+    const c = classifyError(error, config?.paramNames, config?.invalidStatus);
     if (c.level === 'error') request.log.error({ err: error }, 'request failed');
     else if (c.level === 'warn') request.log.warn({ err: error }, 'request refused by the database');
     else request.log.info({ err: error }, 'client error');
@@ -161,6 +179,67 @@ export function installErrorHandling(app: FastifyInstance, fallback?: ErrorRespo
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     return sendProblem(request, reply, problemDetails(404, `no operation matches ${request.method} ${path}`), fallback);
+  });
+}
+
+/** The `fallback` of each app, for the errors Fastify answers before routing (see `frameworkErrors`). */
+const fallbacks = new WeakMap<FastifyInstance, ErrorResponses | undefined>();
+
+/**
+ * Fastify's `frameworkErrors` option (`Fastify({ frameworkErrors })` in src/app.ts): the errors Fastify
+ * meets before a route is found (a malformed URL, a path parameter longer than `maxParamLength`) answered
+ * as problems, like every other error.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const c = classifyError(error);
+  // Fastify's messages repeat the whole path: the detail says what is wrong without echoing it.
+  const detail = Object.hasOwn(FRAMEWORK_DETAILS, error.code) ? FRAMEWORK_DETAILS[error.code]! : c.detail;
+  request.log.info({ err: error }, 'client error');
+  void sendProblem(request, reply, problemDetails(c.status, detail, c.errors), fallbacks.get(request.server));
+}
+
+/** `application/json` matches `application/json`, `application/*` and `*\/*`. */
+function mediaTypeMatches(declared: string, actual: string): boolean {
+  if (declared === actual || declared === '*/*') return true;
+  const [type, subtype] = declared.split('/');
+  return subtype === '*' && actual.startsWith(`${type}/`);
+}
+
+const FRAMEWORK_DETAILS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is malformed (invalid percent-encoding)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
+};
+
+/**
+ * A `preValidation` hook (installed by `installErrorHandling`): a request without a body to an operation
+ * whose body is required is invalid (Fastify validates only the bodies that are sent).
+ */
+export function requireBody(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
+  const config = request.is404 ? undefined : routeConfig(request);
+  if (!config) return done();
+  if (request.body !== undefined) {
+    // Fastify parses text/plain and JSON for any route: a body of a type the operation does not declare
+    // is an invalid request (answered with the operation's status for those, like a body that fails).
+    const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (config.bodyTypes && !config.bodyTypes.some((declared) => mediaTypeMatches(declared, type))) {
+      return done(invalidBody(`has the media type ${type || '(none)'}, which the operation does not accept`));
+    }
+    return done();
+  }
+  if (config.bodyRequired !== true) {
+    // Validation sees the mark, not `null` (a body of JSON `null` is validated as sent).
+    if (config.bodyTypes) request.body = ABSENT_BODY;
+    return done();
+  }
+  done(invalidBody('is required'));
+}
+
+/** An error the error handler answers like a body that fails validation, pointing at `/body`. */
+function invalidBody(message: string): Error {
+  return Object.assign(new Error(`body ${message}`), {
+    statusCode: 400,
+    validation: [{ instancePath: '', keyword: 'body', message, params: {} }],
+    validationContext: 'body',
   });
 }
 
@@ -202,5 +281,11 @@ export async function dispatch(
   reply.code(out.status);
   if (out.headers) reply.headers(out.headers);
   if (out.contentType) reply.type(out.contentType);
+  // Fastify sends a string as it is: a JSON response whose value is a string is encoded here.
+  if (typeof out.body === 'string' && out.contentType !== undefined && JSON_MEDIA_TYPE.test(out.contentType)) {
+    return reply.send(JSON.stringify(out.body));
+  }
   return reply.send(out.body);
 }
+
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;

@@ -92,7 +92,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/pets',
     schema: routeSchemas.createPet,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['createPet'] } },
+    config: { backdev: { errors: errorResponses['createPet'], bodyRequired: true, bodyTypes: ['application/json'] } },
     handler: (request, reply) => dispatch(request, reply, impl.createPet as never),
   });
   app.route({
