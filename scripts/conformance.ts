@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       Object.entries(sum.byCategory)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none'
-    }; ${sum.undeclarable} 4xx on operations that declare no error response (accepted, problem details checked)`,
+    }; ${sum.undeclarable} 4xx on operations whose spec declares no status to refuse invalid input with (accepted, problem details checked)`,
   );
   log(`conformance: ${sum.validRejected} valid or edge requests answered 4xx by operations whose handler always succeeds (reported, not counted)`);
   log(`conformance: ${results.length} targets in ${formatDuration(performance.now() - started)}`);

@@ -80,8 +80,8 @@ export async function runCommand(cmd: string, args: string[], options: { cwd?: s
 }
 
 /** `node bin/backdev.js …` as a user would run it. */
-export function backdev(args: string[], cwd = REPO): Promise<CommandResult> {
-  return runCommand(process.execPath, [BACKDEV, ...args], { cwd });
+export function backdev(args: string[], cwd = REPO, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
+  return runCommand(process.execPath, [BACKDEV, ...args], { cwd, ...(env ? { env } : {}) });
 }
 
 /** TypeScript 7 `tsc --noEmit -p <dir>`; resolves with the diagnostics text ('' when clean). */

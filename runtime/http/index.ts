@@ -133,7 +133,7 @@ export function createValidatorCompiler(
       fn = body;
     } else {
       parameterAjv ??= make(PARAMETER_AJV_OPTIONS, options.parameterAjv);
-      fn = withCoercion(parameterAjv.compile(schema as object), parameterCoercion(schema, httpPart as HttpPart, resolver));
+      fn = withCoercion(parameterAjv.compile(withoutRequiredDefaults(schema) as object), parameterCoercion(schema, httpPart as HttpPart, resolver));
     }
     cache.set(key, fn);
     return fn;
@@ -160,6 +160,25 @@ export function parseFormBody(text: string): Record<string, string | string[]> {
   }
   // Object.fromEntries defines own properties: a field named `__proto__` stays a field.
   return Object.fromEntries(fields);
+}
+
+/**
+ * A parameters schema whose required parameters carry no `default`: Ajv would fill a missing one in before
+ * `required` is checked, and a client that leaves out a required parameter must get a 400, not the default.
+ */
+function withoutRequiredDefaults(schema: unknown): unknown {
+  if (!isObj(schema) || !Array.isArray(schema.required) || !isObj(schema.properties)) return schema;
+  const properties: Obj = { ...schema.properties };
+  let changed = false;
+  for (const name of schema.required) {
+    const prop = typeof name === 'string' ? properties[name] : undefined;
+    if (isObj(prop) && 'default' in prop) {
+      const { default: _dropped, ...rest } = prop;
+      properties[name as string] = rest;
+      changed = true;
+    }
+  }
+  return changed ? { ...schema, properties } : schema;
 }
 
 type Resolve = (schema: unknown) => unknown;

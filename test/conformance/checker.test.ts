@@ -205,6 +205,25 @@ describe('the response check', () => {
   });
 });
 
+describe('an operation whose spec declares no status to refuse invalid input with', () => {
+  const m = model();
+  const getItem = m.operations.find((o) => o.key === 'GET /items/{id}')!;
+  const ok200 = getItem.responses.filter((r) => r.status === '200');
+  const only404 = { ...getItem, responses: [...ok200, { status: '404', contents: [] }] };
+  const only422 = { ...getItem, responses: [...ok200, { status: '422', contents: [] }] };
+  const problem400 = JSON.stringify({ type: 'about:blank', title: 'Bad Request', status: 400 });
+  it.each([
+    ['declares only 404: a 400 problem is the answer it leaves open', only404, 400, 'application/problem+json', problem400, undefined],
+    ['declares only 404: a 400 that is not a problem is still wrong', only404, 400, 'application/json', '{"x":1}', 'body'],
+    ['declares only 404: a 409 is still undeclared', only404, 409, 'application/problem+json', problem400.replace('400', '409'), 'undeclared status'],
+    ['declares 422: a 400 is undeclared (the server should refuse with 422)', only422, 400, 'application/problem+json', problem400, 'undeclared status'],
+  ] as const)('%s', (_name, op, status, contentType, body, category) => {
+    const verdict = checkResponse(m.schemas, op, 'invalid', 'GET', { status, contentType, body });
+    expect(verdict.category).toBe(category);
+    expect(verdict.ok).toBe(category === undefined);
+  });
+});
+
 describe('requests derived from the spec', () => {
   it('valid ones validate, invalid ones break exactly what they say, in every location', () => {
     const m = model();

@@ -34,6 +34,8 @@ beforeAll(async () => {
   expect(add.code, add.stderr).toBe(0);
   linkBackdev(dir);
   process.env.DATA_DIR = 'memory://';
+  // The embedded database in memory, even where DATABASE_URL is set (CI): never the shared server's.
+  process.env.DATABASE_URL = '';
   const url = (file: string) => pathToFileURL(path.join(dir, file)).href;
   const { db } = (await import(url('src/db.ts'))) as { db: unknown };
   const { migrateToLatest } = await import('../../runtime/db/index.js');

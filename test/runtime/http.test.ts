@@ -111,6 +111,20 @@ describe('bodies', () => {
   });
 });
 
+describe('required parameters', () => {
+  it('a missing required parameter is refused even when its schema has a default', () => {
+    const compile = createValidatorCompiler([]);
+    const validate = compile({ httpPart: 'querystring', schema: { type: 'object', required: ['page'], properties: { page: { type: 'integer', default: 1 }, size: { type: 'integer', default: 20 } } } });
+    const query: Record<string, unknown> = {};
+    expect(validate(query)).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'required', params: { missingProperty: 'page' } });
+    const given: Record<string, unknown> = { page: '2' };
+    expect(validate(given)).toBe(true);
+    // An optional parameter still gets its default.
+    expect(given).toEqual({ page: 2, size: 20 });
+  });
+});
+
 describe('bodies: own properties only', () => {
   const compile = createValidatorCompiler([]);
   const validate = compile({ httpPart: 'body', schema: { type: 'object', required: ['constructor'], properties: { constructor: { type: 'string' }, toString: { type: 'string' } } } });

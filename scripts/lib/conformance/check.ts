@@ -10,7 +10,7 @@
 import { PROBLEM_SCHEMA as RESOURCE_PROBLEM_SCHEMA } from '../../../generators/create-api/endpoint/resource.js';
 import type { RequestKind } from './requests.js';
 import type { Schema, SchemaSet } from './schema.js';
-import { declaredResponse, declaresClientErrors, isJsonMediaType, type OperationSpec } from './spec.js';
+import { declaredResponse, declaresClientErrors, declaresRefusal, isJsonMediaType, type OperationSpec } from './spec.js';
 
 export type FailureCategory = '5xx' | 'invalid accepted' | 'undeclared status' | 'content type' | 'body' | 'no response';
 
@@ -54,9 +54,11 @@ export function checkResponse(schemas: SchemaSet, op: OperationSpec, kind: Reque
   }
   const declared = declaredResponse(op, res.status);
   if (!declared) {
-    if (kind === 'invalid' && !declaresClientErrors(op)) {
+    // The spec declares no status to refuse invalid input with (no 400, 422, 4XX or default): a 400
+    // problem is the answer it leaves open; anything else still has to be declared.
+    if (kind === 'invalid' && (!declaresClientErrors(op) || (res.status === 400 && !declaresRefusal(op)))) {
       const problem = checkProblem(schemas, res);
-      if (problem) return { ok: false, category: 'body', problem: `${res.status} (the spec declares no error response): ${problem}` };
+      if (problem) return { ok: false, category: 'body', problem: `${res.status} (the spec declares no refusal status): ${problem}` };
       return { ok: true, undeclarable: true };
     }
     const statuses = op.responses.map((r) => r.status).join(', ');

@@ -26,7 +26,7 @@ export interface RunResult {
   fiveXX: number;
   violations: number;
   byCategory: Partial<Record<FailureCategory, number>>;
-  /** 4xx answers to invalid requests on operations that declare no error response. */
+  /** 4xx answers to invalid requests on operations that declare no status to refuse them with (400, 422, 4XX, default). */
   undeclarable: number;
   /**
    * Valid or edge requests answered 4xx by operations whose handler always succeeds (sample handlers): the

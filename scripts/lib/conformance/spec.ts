@@ -151,3 +151,11 @@ export function declaredResponse(op: OperationSpec, status: number): ResponseSpe
 export function declaresClientErrors(op: OperationSpec): boolean {
   return op.responses.some((r) => r.status === 'default' || r.status.startsWith('4'));
 }
+
+/**
+ * Whether the operation declares a status a server can refuse an invalid request with: 400, 422, `4XX` or
+ * `default`. One that declares only others (401, 404) leaves the refusal undescribed: a gap in the spec.
+ */
+export function declaresRefusal(op: OperationSpec): boolean {
+  return op.responses.some((r) => ['400', '422', '4XX', 'default'].includes(r.status));
+}
