@@ -11,6 +11,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 240_000,
     pool: 'forks',
+    // Most of the long tests wait on child processes (npm, tsc, generated servers, databases): three files
+    // at a time keep two cores busy (vitest's default on two cores is one file at a time).
+    maxWorkers: 3,
     reporters: ['default', fileURLToPath(new URL('./test/summary-reporter.ts', import.meta.url))],
   },
 });
