@@ -8,7 +8,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'examples/**', '.cache/**'],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 240_000,
     pool: 'forks',
     // Most of the long tests wait on child processes (npm, tsc, generated servers, databases): three files

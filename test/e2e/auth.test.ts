@@ -133,7 +133,7 @@ afterAll(async () => {
 it('the secured project type-checks', async () => {
   const tsc = await runCommand(process.execPath, [path.join(dir, 'node_modules/typescript/bin/tsc'), '--noEmit'], { cwd: dir });
   expect(tsc.stdout + tsc.stderr).toBe('');
-});
+}, 120_000);
 
 it('refuses to start without its configuration, naming what is missing', async () => {
   const r = await runCommand(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/server.ts'], {
@@ -145,7 +145,7 @@ it('refuses to start without its configuration, naming what is missing', async (
   expect(r.stdout + r.stderr).toMatch(/AUTH_JWT_ISSUER/);
   expect(r.stdout + r.stderr).toMatch(/AUTH_JWT_AUDIENCE/);
   expect(r.stdout + r.stderr).not.toContain(SECRET);
-});
+}, 60_000);
 
 describe('attacks on the generated server', () => {
   const write = (extra: Record<string, unknown> = {}) => jwt({ scope: 'notes:write', ...extra });

@@ -31,7 +31,7 @@ it('the project type-checks and its own tests pass on PGlite, with no server', a
   const tests = await runCommand('npm', ['test'], { cwd: dir, env: { NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } });
   expect(tests.code, tests.stdout + tests.stderr).toBe(0);
   expect(tests.stdout).toMatch(/products\.db\.test\.ts \(\d+ tests?\)/);
-});
+}, 300_000);
 
 async function crudOverHttp(server: Server): Promise<void> {
   const call = async (method: string, url: string, body?: unknown) => {
@@ -84,7 +84,7 @@ describe('CRUD over real HTTP', () => {
     } finally {
       await stopServer(server);
     }
-  });
+  }, 120_000);
 
   it('on PostgreSQL (DATABASE_URL)', async () => {
     const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -107,5 +107,5 @@ describe('CRUD over real HTTP', () => {
       await admin.query(`drop database if exists ${name} with (force)`);
       await admin.end();
     }
-  });
+  }, 120_000);
 });
