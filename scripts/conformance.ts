@@ -74,8 +74,9 @@ function notStarted(target: string, error: Error): RunResult {
 
 async function runTarget(target: string, dir: string, requests: number, seed: number, databaseUrl: string | undefined): Promise<RunResult> {
   const full = specModel(projectSpec(dir));
-  const { operations, excluded } = judgeable(full);
+  const { operations, excluded, partly } = judgeable(full);
   for (const e of excluded) log(`conformance: ${target}: not judged: ${e.op}: ${e.reason}`);
+  for (const e of partly) log(`conformance: ${target}: judged in part: ${e.op}: ${e.reason}`);
   const model = { ...full, operations };
   let server: Awaited<ReturnType<typeof startProjectServer>>;
   try {
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
       Object.entries(sum.byCategory)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none'
-    }; ${sum.undeclarable} 4xx on operations whose spec declares no status to refuse invalid input with (accepted, problem details checked)`,
+    }; ${sum.undeclarable} 4xx the spec cannot describe (no status declared to refuse invalid input with: problem details checked; or a declared error schema no body satisfies: content type checked)`,
   );
   log(`conformance: ${sum.validRejected} valid or edge requests answered 4xx by operations whose handler always succeeds (reported, not counted)`);
   log(`conformance: ${results.length} targets in ${formatDuration(performance.now() - started)}`);

@@ -11,6 +11,7 @@ import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../core/ir/json-schema.js';
 import { NameTable, camelCase, toIdentifier } from '../core/ir/names.js';
 import { validSample } from '../core/ir/samples.js';
+import type { Warning } from '../core/errors.js';
 import type { ApiIR, MediaIR, OperationIR } from '../core/ir/types.js';
 
 const addFormats = addFormatsModule.default;
@@ -99,7 +100,7 @@ const STATUS_NAMES = new Set(['code', 'status', 'statuscode', 'status_code', 'ht
 const DETAIL_NAMES = new Set(['message', 'detail', 'details', 'description', 'errormessage', 'error_message', 'error_description', 'msg']);
 const TITLE_NAMES = new Set(['title', 'error', 'reason', 'summary']);
 
-export function buildErrorResponses(api: ApiIR): ErrorResponsesView {
+export function buildErrorResponses(api: ApiIR, warnings: Warning[] = []): ErrorResponsesView {
   const fits = strictValidator(api.schemaDefs, api.schemaId);
   const byOperation = new Map<string, ErrorResponseView[]>();
   const mappers = new Map<string, ErrorMapperView>();
@@ -126,7 +127,15 @@ export function buildErrorResponses(api: ApiIR): ErrorResponsesView {
     }
     const base = schemaName !== undefined ? `${camelCase(schemaName)}Body` : `${camelCase(`${op.id} ${status}`)}Error`;
     const name = names.claim(toIdentifier(base, 'camel', 'errorBody'));
-    mappers.set(key, { name, schemaName, usedBy: [usedBy], ...deriveMapper(schema, status, resolve, fits, api) });
+    const derived = deriveMapper(schema, status, resolve, fits, api);
+    if (derived.whole?.source === 'sample' && !fits(schema, derived.whole.sample)) {
+      warnings.push({
+        code: 'ERROR_BODY_UNSATISFIABLE',
+        subject: `operation ${op.id}`,
+        message: `no value satisfies the schema of response ${status}${schemaName === undefined ? '' : ` (${JSON.stringify(schemaName)})`} (a oneOf whose alternatives accept the same values, say): ${name} in src/errors.ts returns null; fix the spec or write the body there`,
+      });
+    }
+    mappers.set(key, { name, schemaName, usedBy: [usedBy], ...derived });
     return name;
   };
 

@@ -10,6 +10,7 @@ import type { Warning } from '../core/errors.js';
 import { forSerialization, type JsonSchema } from '../core/ir/json-schema.js';
 import { createValidator, invalidSample, jsonParserRefusal, validSample } from '../core/ir/samples.js';
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
+import { isJsonMediaType } from '../core/ir/build.js';
 import { words } from '../core/ir/names.js';
 import { repositoryNames } from '../design-database/view-model.js';
 import { buildErrorResponses, type ErrorMapperView, type ErrorResponseView } from './error-responses.js';
@@ -31,6 +32,8 @@ export interface CreateApiView {
   schemaDefs: Record<string, JsonSchema>;
   /** Request media types received as a Buffer (no parser in Fastify), for `addContentTypeParser`; `['*']` for all. */
   rawContentTypes: string[];
+  /** JSON media types other than `application/json` (`+json`, `text/json`): parsed as JSON like it. */
+  jsonContentTypes: string[];
   /** True when some operation accepts `application/x-www-form-urlencoded`. */
   formContentType: boolean;
   /** The functions of src/errors.ts: one per declared error schema a problem does not fit (empty: no file). */
@@ -229,7 +232,7 @@ export function moduleSpecifier(fromDir: string, toFile: string): string {
 export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<string>, warnings: Warning[] = []): CreateApiView {
   const groupByStem = new Map(api.groups.map((g) => [g.fileStem, g]));
   const validate = createValidator(api.schemaDefs);
-  const errors = buildErrorResponses(api);
+  const errors = buildErrorResponses(api, warnings);
   // The shared schemas serve validation (Ajv) and serialization (fast-json-stringify); `forSerialization`
   // changes nothing they accept.
   const schemaDefs: Record<string, JsonSchema> = {};
@@ -252,9 +255,12 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
   const byGroup = new Map<string, OperationView[]>();
   for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
   const raw = new Set<string>();
+  const json = new Set<string>();
   let form = false;
   for (const op of api.operations) {
     for (const m of op.requestBody?.contents ?? []) {
+      const base = m.mediaType.split(';')[0]!.trim().toLowerCase();
+      if (m.json && base !== 'application/json' && !base.includes('*')) json.add(base);
       if (m.mediaType === 'application/x-www-form-urlencoded') form = true;
       else if (!m.json && !m.mediaType.startsWith('text/')) raw.add(m.mediaType.includes('*') ? '*' : m.mediaType.split(';')[0]!.trim());
     }
@@ -281,6 +287,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
     schemaDefs,
     // A wildcard media type (`*/*`, `image/*`) means "anything else": one catch-all parser covers it all.
     rawContentTypes: raw.has('*') ? ['*'] : [...raw].sort(),
+    jsonContentTypes: [...json].sort(),
     formContentType: form,
     errorMappers: errors.mappers,
     errorMappersUseComponents: errors.mappers.some((m) => m.schemaName !== undefined),
@@ -741,7 +748,7 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
 }
 
 /** Media types whose bodies Fastify parses as JSON (and refuses for prototype keys). */
-const isJsonBody = (mediaType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(mediaType);
+const isJsonBody = isJsonMediaType;
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 

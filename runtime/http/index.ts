@@ -143,6 +143,14 @@ export function createValidatorCompiler(
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
 /**
+ * A media type whose content is one JSON document: `application/json`, any `+json` suffix, `text/json` and
+ * `application/x-json` (not `application/json-seq` or `application/jsonl`).
+ */
+export function isJsonMediaType(mediaType: string): boolean {
+  return /^(?:application|text)\/(?:[\w.+-]+\+)?(?:x-)?json\s*(?:;|$)/i.test(mediaType);
+}
+
+/**
  * Stands for "no body was sent" during validation (a `preValidation` hook puts it in place of `undefined`,
  * a `preHandler` hook takes it out): body validators accept it whatever the schema.
  */

@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkResponse } from '../../scripts/lib/conformance/check.js';
+import { judgeable, sampleHandlers } from '../../scripts/lib/conformance/handlers.js';
 import { IdPool, RequestPlanner } from '../../scripts/lib/conformance/requests.js';
 import { createRng } from '../../scripts/lib/conformance/rng.js';
 import { failureTable, runConformance } from '../../scripts/lib/conformance/runner.js';
@@ -256,6 +257,56 @@ describe('requests derived from the spec', () => {
     expect(urls).toMatch(/limit=(1e309|-Infinity|Infinity|NaN|-1e309)/);
     expect(urls).toMatch(/limit=11\b/);
     expect(urls).toMatch(/tag=zz-not-in-enum/);
+  });
+});
+
+describe('the sample handlers', () => {
+  it('answer an operation that only redirects with its declared 3xx, never an undeclared 204', async () => {
+    const doc = {
+      openapi: '3.0.3',
+      info: { title: 'r', version: '1' },
+      paths: {
+        '/go': { get: { operationId: 'go', responses: { '302': { description: 'elsewhere' } } } },
+        '/gone': { get: { operationId: 'gone', responses: { '3XX': { description: 'elsewhere' }, '404': { description: 'no' } } } },
+      },
+    };
+    const handlers = sampleHandlers(doc, { go: () => undefined, gone: () => undefined }, { seed: 1 });
+    const ctx = (url: string) => ({ request: { method: 'GET', routeOptions: { url } } });
+    expect(await handlers.go!(ctx('/go'))).toEqual({ status: 302 });
+    expect(await handlers.gone!(ctx('/gone'))).toEqual({ status: 303 });
+  });
+});
+
+describe('an error response whose schema no body satisfies', () => {
+  it('is judged on its status and content type only, and the operation is reported as judged in part', () => {
+    const alt = { type: 'object', properties: { error: { type: 'string' } } };
+    const doc = {
+      openapi: '3.0.3',
+      info: { title: 'o', version: '1' },
+      paths: {
+        '/code': {
+          post: {
+            operationId: 'code',
+            responses: {
+              '200': { description: 'ok' },
+              '400': { description: 'bad', content: { 'application/json': { schema: { oneOf: [alt, alt] } } } },
+            },
+          },
+        },
+      },
+    };
+    const m = specModel(doc);
+    const { operations, excluded, partly } = judgeable(m);
+    expect(excluded).toEqual([]);
+    expect(partly).toEqual([{ op: 'POST /code', reason: expect.stringMatching(/no body satisfies the schema of its 400 response/) }]);
+    const op = operations[0]!;
+    expect(checkResponse(m.schemas, op, 'invalid', 'POST', { status: 400, contentType: 'application/json', body: 'null' })).toEqual({
+      ok: true,
+      undeclarable: true,
+    });
+    expect(checkResponse(m.schemas, op, 'invalid', 'POST', { status: 400, contentType: 'text/html', body: 'x' }).category).toBe('content type');
+    // Judged as written without the mark: the body fails.
+    expect(checkResponse(m.schemas, m.operations[0]!, 'invalid', 'POST', { status: 400, contentType: 'application/json', body: 'null' }).ok).toBe(false);
   });
 });
 

@@ -441,6 +441,21 @@ describe('toFastifySchema', () => {
     ]);
   });
 
+  it('reads a default written as text for a boolean or a number as that value, and drops one that is not', () => {
+    // Ajv would insert the text and refuse it: a request leaving the parameter out would get a 400.
+    expect(convert({ type: 'boolean', default: 'false' }).out).toEqual({ type: 'boolean', default: false });
+    expect(convert({ type: 'integer', default: '20' }).out).toEqual({ type: 'integer', default: 20 });
+    expect(convert({ type: 'number', default: '-2.5' }).out).toEqual({ type: 'number', default: -2.5 });
+    const dropped = convert({ type: 'object', properties: { n: { type: 'integer', default: '2.5' }, b: { type: 'boolean', default: 'yes' } } });
+    expect(dropped.out).toEqual({ type: 'object', properties: { n: { type: 'integer' }, b: { type: 'boolean' } } });
+    expect(dropped.warnings.map((w) => w.message)).toEqual([
+      expect.stringMatching(/^at #\/properties\/n\/default: default "2\.5" is not an integer; ignored/),
+      expect.stringMatching(/^at #\/properties\/b\/default: default "yes" is not a boolean; ignored/),
+    ]);
+    // A string default of a string schema is left alone.
+    expect(convert({ type: 'string', default: 'false' }).out).toEqual({ type: 'string', default: 'false' });
+  });
+
   it('names the place of garbage inside a schema', () => {
     const { warnings } = convert({ type: 'object', properties: { 'a/b': { items: 'x', type: 'array' } } });
     expect(warnings.map((w) => w.message)).toEqual([expect.stringMatching(/^at #\/properties\/a~1b\/items: expected a schema object/)]);

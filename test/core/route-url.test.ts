@@ -53,6 +53,12 @@ describe('a parameter followed by static text of its segment', () => {
     ['/a/{x}(y)', ['x'], '/a/q(y)', { x: 'q' }],
     ['/b/{x}:c', ['x'], '/b/zz:c', { x: 'zz' }],
     ['/c/{x}.json', ['x'], '/c/f.json', { x: 'f' }],
+    // Line and paragraph separators are ordinary characters of a value (a regex `.` would refuse them).
+    ['/c/{x}.json', ['x'], '/c/a%E2%80%A8b%E2%80%A9.json', { x: 'a\u2028b\u2029' }],
+    ['/c/{x}-{y}', ['x', 'y'], '/c/%E2%80%A8-%0A', { x: '\u2028', y: '\n' }],
+    // An encoded slash is part of the value.
+    ['/c/{x}.json', ['x'], '/c/%3C%2Fscript%3E.json', { x: '</script>' }],
+    ['/files/{name}~backup', ['name'], '/files/a%2Fb~backup', { name: 'a/b' }],
     ['/d/{owner-name}@{host}', ['owner-name', 'host'], '/d/ann@example.com', { 'owner-name': 'ann', host: 'example.com' }],
     // After a parameter, a `*` is static text of its segment, not a wildcard.
     ['/x/{a}*', ['a'], '/x/1*', { a: '1' }],

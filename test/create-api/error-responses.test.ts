@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OUTPUT } from '../../generators/core/config.js';
+import type { Warning } from '../../generators/core/errors.js';
 import { buildApi } from '../../generators/core/ir/build.js';
 import { loadSpec } from '../../generators/core/spec/load.js';
 import { memoryOutput } from '../../generators/core/report.js';
@@ -20,7 +21,7 @@ let n = 0;
 
 type Json = Record<string, unknown>;
 
-async function viewOf(responses: Json, schemas: Json = {}) {
+async function viewOf(responses: Json, schemas: Json = {}, warnings: Warning[] = []) {
   const file = path.join(dir, `spec-${n++}.json`);
   const doc = {
     openapi: '3.0.3',
@@ -29,7 +30,7 @@ async function viewOf(responses: Json, schemas: Json = {}) {
     components: { schemas },
   };
   writeFileSync(file, JSON.stringify(doc));
-  return buildView(buildApi(await loadSpec(file)), DEFAULT_OUTPUT, new Set());
+  return buildView(buildApi(await loadSpec(file)), DEFAULT_OUTPUT, new Set(), warnings);
 }
 
 const json = (schema: Json, mediaType = 'application/json') => ({ description: 'e', content: { [mediaType]: { schema } } });
@@ -104,6 +105,23 @@ describe('declared error responses', () => {
       { name: 'kind', source: 'sample', sample: 7 },
     ]);
     expect(view.errorMappersUseComponents).toBe(false);
+  });
+
+  it('a schema no body satisfies (oneOf alternatives accepting the same objects) is a warning, not a silent null', async () => {
+    const alt = (d: string) => ({ type: 'object', description: d, properties: { error: { type: 'string' }, error_description: { type: 'string' } } });
+    const warnings: Warning[] = [];
+    const view = await viewOf({ '400': json({ oneOf: [ref('One'), ref('Two')] }) }, { One: alt('one'), Two: alt('two') }, warnings);
+    expect(view.errorMappers).toHaveLength(1);
+    expect(warnings).toEqual([
+      {
+        code: 'ERROR_BODY_UNSATISFIABLE',
+        subject: 'operation listThings',
+        message: expect.stringMatching(/^no value satisfies the schema of response 400 .*listThings400Error in src\/errors\.ts returns null/),
+      },
+    ]);
+    const fine: Warning[] = [];
+    await viewOf({ '400': json({ oneOf: [ref('One'), { type: 'string' }] }) }, { One: alt('one') }, fine);
+    expect(fine).toEqual([]);
   });
 
   it('a string schema is the detail; a code the statuses do not fit is a sample', async () => {

@@ -390,10 +390,19 @@ function toFastifyUrl(path: string, params: readonly ParameterIR[], ctx: BuildCo
   for (const m of path.matchAll(PATH_TEMPLATE)) {
     url += path.slice(last, m.index).replace(/:/g, '::');
     url += ':' + (routeName.get(m[1]!) ?? toIdentifier(m[1]!, 'camel', 'param'));
+    // A parameter after another one in the same segment: the router would give it a regex `.` pattern too.
+    const segmentStart = path.lastIndexOf('/', m.index) + 1;
+    const afterParameter = path.slice(segmentStart, m.index).includes('{');
     last = m.index + m[0].length;
     const next = path[last];
-    if (next === undefined || '/-.'.includes(next)) continue;
-    url += '([^/]+?)';
+    if (next === undefined || next === '/') {
+      if (afterParameter) url += '([\\s\\S]+)';
+      continue;
+    }
+    // Static text after the parameter in its segment: an explicit pattern ends the value there (the router's
+    // own pattern for `-` and `.` is a regex `.`, which refuses U+2028/U+2029 and newlines in a value). The
+    // router tests the pattern against the decoded value, so it admits a `/` (sent as %2F).
+    url += '([\\s\\S]+?)';
     if (next === '{') {
       const following = /^\{([^}]*)\}/.exec(path.slice(last));
       ctx.warnings.push({
@@ -407,7 +416,15 @@ function toFastifyUrl(path: string, params: readonly ParameterIR[], ctx: BuildCo
   return url;
 }
 
-const isJsonMedia = (mediaType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(mediaType) || mediaType === '*/*';
+/**
+ * A media type whose content is one JSON document: `application/json`, any `+json` suffix
+ * (`application/merge-patch+json`, `application/problem+json`), and the older `text/json` and
+ * `application/x-json`; not `application/json-seq` or `application/jsonl`. The runtime's `isJsonMediaType`
+ * (backdev/runtime/http) decides the same for the generated server.
+ */
+export const isJsonMediaType = (mediaType: string) => /^(?:application|text)\/(?:[\w.+-]+\+)?(?:x-)?json\s*(?:;|$)/i.test(mediaType);
+
+const isJsonMedia = (mediaType: string) => isJsonMediaType(mediaType) || mediaType === '*/*';
 
 function buildMedia(ctx: BuildContext, content: unknown, subject: string, position: 'embedded' | 'root'): MediaIR[] {
   if (!isObject(content)) return [];

@@ -167,6 +167,30 @@ export function toFastifySchema(schema: unknown, ctx: SchemaConversion): JsonSch
   return out;
 }
 
+/**
+ * A `default` written as text for a boolean or numeric schema (`default: "false"`, common in real specs):
+ * Ajv would insert the text and then refuse it, so a request that leaves the value out would be refused.
+ * Text that reads cleanly as the type becomes that value; a default of another type is dropped. Both warn.
+ */
+function fixScalarDefault(out: Record<string, unknown>, at: string, st: State): void {
+  const type = out['type'];
+  const value = out['default'];
+  if (typeof value !== 'string' || (type !== 'boolean' && type !== 'integer' && type !== 'number')) return;
+  let read: boolean | number | undefined;
+  if (type === 'boolean') read = value === 'true' ? true : value === 'false' ? false : undefined;
+  else if (/^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$/.test(value.trim())) {
+    const n = Number(value);
+    read = Number.isFinite(n) && (type === 'number' || Number.isInteger(n)) ? n : undefined;
+  }
+  if (read === undefined) {
+    delete out['default'];
+    warn(st, at, 'INVALID_SCHEMA', `default ${JSON.stringify(value)} is not ${type === 'integer' ? 'an' : 'a'} ${type}; ignored`);
+  } else {
+    out['default'] = read;
+    warn(st, at, 'INVALID_SCHEMA', `default ${JSON.stringify(value)} is text for a ${type}; read as ${String(read)}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The walk
 
@@ -405,6 +429,8 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
       }
     }
   }
+
+  if (hasOwn(out, 'default')) fixScalarDefault(out, `${path}/default`, st);
 
   if (hasOwn(out, 'prefixItems')) {
     // fastify's Ajv is draft-07: tuples are `items: [...]`, the rest of the items is `additionalItems`.

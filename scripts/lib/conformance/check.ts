@@ -19,7 +19,8 @@ export interface Verdict {
   category?: FailureCategory;
   /** What was violated, one line. */
   problem?: string;
-  /** The response was outside the spec only because the spec declares no error response. */
+  /** The response was outside the spec only because the spec declares no error response, or declares one
+   * whose schema no body satisfies. */
   undeclarable?: boolean;
 }
 
@@ -65,6 +66,11 @@ export function checkResponse(schemas: SchemaSet, op: OperationSpec, kind: Reque
     return { ok: false, category: 'undeclared status', problem: `status ${res.status} is not declared (declared: ${statuses})` };
   }
   const hasBody = res.body.length > 0;
+  // No body satisfies the declared schema: only the status and the content type can be judged.
+  if (declared.unsatisfiable) {
+    if (res.contentType && declared.contents.some((c) => mediaMatches(c.mediaType, res.contentType!))) return { ok: true, undeclarable: true };
+    return { ok: false, category: 'content type', problem: `${res.status} content-type ${res.contentType ?? '(none)'} is not declared` };
+  }
   if (declared.contents.length === 0) {
     if (hasBody)
       return { ok: false, category: 'body', problem: `${res.status} declares no content but the body is ${JSON.stringify(res.body.slice(0, 60))}` };

@@ -16,11 +16,23 @@ export interface SampleHandlerOptions {
 }
 
 function routeShape(url: string): string {
-  return url.replace(/:[A-Za-z0-9_$]+/g, '{}').replace(/\/+$/, '') || '/';
+  return url.replace(/:[A-Za-z0-9_$]+(?:\([^)]*\))?/g, '{}').replace(/\/+$/, '') || '/';
 }
 
 function specShape(path: string): string {
   return path.replace(/\{[^}]*\}/g, '{}').replace(/\/+$/, '') || '/';
+}
+
+/**
+ * The responses a sample handler answers with: the declared 2xx; else the 3xx (an operation that only
+ * redirects); else `default`.
+ */
+function answers(op: OperationSpec): OperationSpec['responses'] {
+  for (const pattern of [/^2(\d\d|XX)$/, /^3(\d\d|XX)$/, /^default$/]) {
+    const found = op.responses.filter((r) => pattern.test(r.status));
+    if (found.length > 0) return found;
+  }
+  return [];
 }
 
 /** Replacements for every handler in `base` (the project's `handlers` map). */
@@ -36,10 +48,10 @@ export function sampleHandlers(
   let calls = 0;
   const answer = (op: OperationSpec) => {
     const rng = createRng(hashSeed(options.seed, op.key, calls++));
-    const success = op.responses.filter((r) => /^2(\d\d|XX)$/.test(r.status));
-    const chosen = success.length > 0 ? rng.pick(success) : op.responses.find((r) => r.status === 'default');
+    const success = answers(op);
+    const chosen = success.length > 0 ? rng.pick(success) : undefined;
     if (!chosen) return { status: 204 };
-    const status = chosen.status === 'default' || chosen.status === '2XX' ? 200 : Number(chosen.status);
+    const status = chosen.status === 'default' || chosen.status === '2XX' ? 200 : chosen.status === '3XX' ? 303 : Number(chosen.status);
     if (chosen.contents.length === 0) return { status };
     // JSON when declared: the check can decode it (an XML media type gets a JSON text, which it does not judge).
     const json = chosen.contents.filter((c) => c.json);
@@ -70,15 +82,18 @@ export function sampleHandlers(
 /**
  * Operations a conformance run can judge: every schema compiles (a spec whose schema does not is the spec's
  * problem, reported, not counted), and, for operations answered by sample handlers, a declared 2xx has a
- * schema-valid sample. The others are returned with the reason.
+ * schema-valid sample. The others are returned with the reason; `partly` lists operations with an error
+ * response whose body no value satisfies (judged, but not that body).
  */
 export function judgeable(
   model: SpecModel,
   options: { keepCrud?: boolean } = {},
-): { operations: OperationSpec[]; excluded: { op: string; reason: string }[] } {
+): { operations: OperationSpec[]; excluded: { op: string; reason: string }[]; partly: { op: string; reason: string }[] } {
   const values = new ValueGenerator(model.schemas);
   const operations: OperationSpec[] = [];
   const excluded: { op: string; reason: string }[] = [];
+  /** Operations judged in part (one of their responses is not). */
+  const partly: { op: string; reason: string }[] = [];
   for (const op of model.operations) {
     if (/[#?]/.test(op.path)) {
       excluded.push({ op: op.key, reason: 'its path holds a fragment or query (`#`, `?`): no request reaches it as written' });
@@ -94,8 +109,7 @@ export function judgeable(
       continue;
     }
     if (!(op.crud && options.keepCrud !== false)) {
-      const success = op.responses.filter((r) => /^2(\d\d|XX)$/.test(r.status));
-      const candidates = success.length > 0 ? success : op.responses.filter((r) => r.status === 'default');
+      const candidates = answers(op);
       const sampleable =
         candidates.length === 0 ||
         candidates.every((r) =>
@@ -106,7 +120,13 @@ export function judgeable(
         continue;
       }
     }
-    operations.push(op);
+    // An error response no body can satisfy (a oneOf whose alternatives accept the same objects): no server
+    // can send it within the spec, so its body is not judged (reported).
+    const sampleable = (c: { schema: unknown; json: boolean }) =>
+      !c.json || [1, 2, 3].some((n) => values.valid(c.schema as never, createRng(n), { hostile: false }) !== undefined);
+    const responses = op.responses.map((r) => (/^[45]|^default$/.test(r.status) && !r.contents.every(sampleable) ? { ...r, unsatisfiable: true } : r));
+    for (const r of responses) if (r.unsatisfiable) partly.push({ op: op.key, reason: `no body satisfies the schema of its ${r.status} response: its body is not judged` });
+    operations.push(responses.some((r) => r.unsatisfiable) ? { ...op, responses } : op);
   }
-  return { operations, excluded };
+  return { operations, excluded, partly };
 }

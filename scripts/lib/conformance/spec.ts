@@ -27,6 +27,8 @@ export interface ResponseSpec {
   status: string;
   /** Empty when the response declares no content. */
   contents: MediaSpec[];
+  /** An error response whose JSON schema no body satisfies (set by `judgeable`): its body is not judged. */
+  unsatisfiable?: boolean;
 }
 
 export interface OperationSpec {
