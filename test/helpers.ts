@@ -162,7 +162,15 @@ export async function installProject(dir: string, timeout = 400_000): Promise<vo
   // The file: path is relative to the project; the shared folder needs it absolute.
   if (deps.backdev?.startsWith('file:')) deps.backdev = `file:${path.resolve(dir, deps.backdev.slice(5))}`;
   const npmrc = existsSync(path.join(dir, '.npmrc')) ? readFileSync(path.join(dir, '.npmrc'), 'utf8') : '';
-  const manifest = { name: 'backdev-test-deps', version: '0.0.0', private: true, type: 'module', dependencies: deps, devDependencies: pkg.devDependencies ?? {} };
+  const manifest = {
+    name: 'backdev-test-deps',
+    version: '0.0.0',
+    private: true,
+    type: 'module',
+    dependencies: deps,
+    devDependencies: pkg.devDependencies ?? {},
+    ...(pkg.overrides ? { overrides: pkg.overrides } : {}),
+  };
   const hash = createHash('sha256').update(JSON.stringify(manifest) + npmrc).digest('hex').slice(0, 16);
   const runDir = path.join(DEPS_ROOT, RUN_ID);
   if (!existsSync(runDir)) removeOldRuns();

@@ -86,7 +86,9 @@ export function authConfigFromEnv(env: Record<string, string | undefined>, requi
     if (algorithms.length === 0) {
       if (keyKind === 'secret') algorithms = ['HS256'];
       else {
-        problems.push('AUTH_JWT_ALGORITHMS is not set: the accepted signature algorithms, comma-separated (e.g. RS256 or ES256)');
+        problems.push(
+          `AUTH_JWT_ALGORITHMS is not set: the accepted signature algorithms, comma-separated (e.g. RS256 or ES256)${keyKind === undefined ? '; not needed with AUTH_JWT_SECRET (HS256)' : ''}`,
+        );
         reported.add('algorithms');
       }
     }

@@ -16,6 +16,13 @@ declare module 'fastify' {
     /** Who made the request; undefined on public routes (and anonymous requests where auth is optional). */
     auth?: AuthContext;
   }
+  interface FastifyContextConfig {
+    /**
+     * `true`: `installAuth` lets every request of this route through, whatever the document's `security`
+     * says (a generated app marks its /docs routes so; `routes` entries are enforced regardless).
+     */
+    public?: boolean;
+  }
 }
 
 export interface AuthHookOptions {
@@ -70,8 +77,9 @@ export interface InstallAuthOptions extends AuthHookOptions {
 
 /**
  * Enforces each route's security with one `onRequest` hook on `app` (call it on the root instance). The
- * hook applies to every route of the instance and its children, whichever was registered first; requests
- * that match no route are left to the 404 handler. Every key of `routes` must name a registered route by
+ * hook applies to every route of the instance and its children, whichever was registered first, except
+ * routes registered with `config: { public: true }` and not listed in `routes`; requests that match no
+ * route are left to the 404 handler. Every key of `routes` must name a registered route by
  * the time the app is ready, so a typo cannot leave an operation on the default requirements unnoticed.
  */
 export function installAuth(app: FastifyInstance, options: InstallAuthOptions): void {
@@ -100,7 +108,9 @@ export function installAuth(app: FastifyInstance, options: InstallAuthOptions): 
   app.addHook('onRequest', function authHook(request, reply) {
     const url = request.routeOptions.url;
     if (url === undefined) return Promise.resolve(); // no route matched: 404
-    const hook = byRoute.get(`${request.method} ${url}`) ?? (request.method === 'HEAD' ? byRoute.get(`GET ${url}`) : undefined) ?? byDefault;
+    const own = byRoute.get(`${request.method} ${url}`) ?? (request.method === 'HEAD' ? byRoute.get(`GET ${url}`) : undefined);
+    if (!own && request.routeOptions.config?.public === true) return Promise.resolve(); // e.g. the docs
+    const hook = own ?? byDefault;
     return hook.call(this, request, reply);
   });
   app.addHook('onReady', async () => {

@@ -3,11 +3,14 @@
  * talks to PostgreSQL through node-postgres; without, it runs an embedded PGlite database stored in
  * `.data/pglite` (or in memory with `dataDir: 'memory://'`), so a new project needs no server.
  */
-import { mkdirSync } from 'node:fs';
-import { Kysely, PostgresDialect, type Dialect } from 'kysely';
+import { existsSync, mkdirSync } from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, type Dialect } from 'kysely';
+import { FolderMigrationProvider, migrateStepwise } from './helpers.js';
+import { lockDataDir } from './lock.js';
 import { PGliteDialect } from './pglite.js';
 
 export { PGliteDialect } from './pglite.js';
+export { DatabaseLockedError, lockDataDir, type LockHolder, type LockOptions } from './lock.js';
 export { DataError, mapDataErrors, sqlState, toDataError, type DataErrorDetail, type DataOperation, type ErrorMapping } from './errors.js';
 export {
   decodeCursor,
@@ -62,17 +65,76 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
     });
   }
   const dataDir = options.dataDir ?? '.data/pglite';
+  // One process at a time on a folder (see lock.ts): taken when the database opens, released on destroy().
+  let release: (() => void) | undefined;
   return new PGliteDialect({
     database: async () => {
       const { PGlite, types } = await import('@electric-sql/pglite');
-      if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
+      if (dataDir !== 'memory://') {
+        mkdirSync(dataDir, { recursive: true });
+        release = await lockDataDir(dataDir);
+      }
       const parsers = { [types.DATE]: (v: string) => v, [types.INT8]: (v: string) => Number(v) };
-      return PGlite.create(dataDir === 'memory://' ? { parsers } : { dataDir, parsers });
+      try {
+        return await PGlite.create(dataDir === 'memory://' ? { parsers } : { dataDir, parsers });
+      } catch (err) {
+        release?.();
+        throw err;
+      }
     },
+    onDestroy: () => release?.(),
   });
 }
 
 /** A Kysely instance; nothing connects until the first query. Call `destroy()` on shutdown. */
 export function createDatabase<DB>(options: DatabaseOptions = {}): Kysely<DB> {
   return new Kysely<DB>({ dialect: createDialect(options) });
+}
+
+/**
+ * What is wrong with the database settings of `env` (DATABASE_URL), one sentence each naming the variable
+ * and the fix; empty when they are usable. Values are not echoed (a URL may hold a password).
+ */
+export function databaseConfigProblems(env: Record<string, string | undefined> = process.env): string[] {
+  const url = env.DATABASE_URL?.trim();
+  if (!url) return [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return ['DATABASE_URL is not a URL: write it as postgres://user:password@host:5432/database (or leave it empty to use the embedded database in .data/pglite)'];
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    return [`DATABASE_URL must start with postgres:// or postgresql:// (it starts with ${parsed.protocol}//): only PostgreSQL is supported; leave it empty to use the embedded database`];
+  }
+  return [];
+}
+
+export interface MigrateOnStartOptions extends DatabaseOptions {
+  /** The migrations folder (default `db/migrations`). */
+  folder?: string;
+}
+
+/**
+ * Applies the pending migrations of `folder` (each in its own transaction) and returns their names; a
+ * missing or empty folder is nothing to do. Servers call it before listening, so a restart picks up new
+ * migrations. Throws the migration's error (with its name) when one fails; those before it stay applied.
+ */
+export async function migrateOnStart(options: MigrateOnStartOptions = {}): Promise<string[]> {
+  const folder = options.folder ?? 'db/migrations';
+  if (!existsSync(folder)) return [];
+  const provider = new FolderMigrationProvider(folder);
+  if (Object.keys(await provider.getMigrations()).length === 0) return [];
+  const db = createDatabase<unknown>(options);
+  try {
+    const { results = [], error } = await migrateStepwise(new Migrator({ db, provider }), 'up');
+    if (error) {
+      const failed = results.find((r) => r.status === 'Error')?.migrationName;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`migration ${failed ?? '(unknown)'} failed: ${message}`, { cause: error });
+    }
+    return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  } finally {
+    await db.destroy();
+  }
 }

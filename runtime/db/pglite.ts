@@ -23,6 +23,8 @@ export interface PGliteDialectConfig {
   database: PGlite | (() => Promise<PGlite>);
   /** Close the instance when Kysely is destroyed (default: true when created by the function). */
   closeOnDestroy?: boolean;
+  /** Called when Kysely is destroyed, after the instance is closed (e.g. to release a folder lock). */
+  onDestroy?: () => void | Promise<void>;
 }
 
 export class PGliteDialect implements Dialect {
@@ -84,8 +86,12 @@ class PGliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     const owned = this.config.closeOnDestroy ?? typeof this.config.database === 'function';
-    if (owned && this.#db && !this.#db.closed) await this.#db.close();
-    this.#db = undefined;
+    try {
+      if (owned && this.#db && !this.#db.closed) await this.#db.close();
+    } finally {
+      this.#db = undefined;
+      await this.config.onDestroy?.();
+    }
   }
 }
 

@@ -29,7 +29,25 @@ beforeAll(async () => {
   expect(readdirSync(dir)).not.toContain('package-lock.json');
   const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, timeout: 400_000 });
   expect(install.code, install.stderr).toBe(0);
+  installOutput = install.stdout + install.stderr;
 }, 600_000);
+
+let installOutput = '';
+
+it('installs on this Node without engine warnings (backdev promises Node ≥ 20.19)', () => {
+  expect(installOutput).not.toMatch(/EBADENGINE/);
+});
+
+it('runs backdev\'s interactive generators from the project: npm run plop', async () => {
+  // design-database through plop, from the installed copy of backdev: its answers given on the line.
+  const plop = await runCommand('npm', ['run', '--silent', 'plop', '--', 'design-database', '.', 'Product', 'false'], {
+    cwd: dir,
+    timeout: 120_000,
+    env: { NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  expect(plop.code, plop.stdout + plop.stderr).toBe(0);
+  expect(plop.stdout).toContain('the models match the last design');
+}, 180_000);
 
 /** The folder Node's lookup finds package `name` in, from `file`. */
 function packageDir(file: string, name: string): string | undefined {
