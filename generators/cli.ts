@@ -2,6 +2,11 @@
  * The `backdev` command line (yargs). Every command is non-interactive and mirrors a plop generator
  * (plopfile.ts); both call the same `run*` functions. User mistakes exit 1 with a located message and no
  * stack; anything else is a bug and exits 2 with the stack.
+ *
+ * The command line is parsed and checked in full before anything runs: a command's handler only records
+ * what to do, and that runs once parsing ended without a usage error (an unknown or misspelled flag, a
+ * missing argument, a bad choice, flags that conflict). A usage error prints one message, exits 1 and
+ * touches nothing.
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -21,7 +26,28 @@ function writeArgs(args: { spec?: string | undefined; out?: string | undefined; 
   return { spec: args.spec, out: args.out, force: args.force, dryRun: args['dry-run'], check: args.check, verbose: args.verbose };
 }
 
-export function buildCli(argv: string[], output: Output = consoleOutput, exit: (code: number) => void = (c) => (process.exitCode = c)) {
+/** What parsing the command line found: the usage errors, else the work the chosen command will do. */
+export interface ParsedCommand {
+  /** Usage errors in the order yargs reported them (a command may report several). */
+  errors: string[];
+  /** The chosen command, ready to run; set by its handler, run only when `errors` is empty. */
+  job?: (() => Promise<void> | void) | undefined;
+  /** Every option the chosen command knows, for "did you mean" hints on an unknown one. */
+  known?: string[] | undefined;
+}
+
+export function buildCli(
+  argv: string[],
+  output: Output = consoleOutput,
+  exit: (code: number) => void = (c) => (process.exitCode = c),
+  parsed: ParsedCommand = { errors: [] },
+) {
+  // A handler records its work; `main` runs it once the whole command line has been checked.
+  const later =
+    <A>(work: (args: A) => Promise<void> | void) =>
+    (args: A): void => {
+      parsed.job = () => work(args);
+    };
   return yargs(argv)
     .scriptName('backdev')
     .usage('$0 <command> [options]\n\nScaffolding for TypeScript backends: OpenAPI → typed Fastify routes, tests and handlers.')
@@ -32,16 +58,19 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
         writeOptions(y)
           .positional('dir', { type: 'string', demandOption: true, describe: 'Folder to create (must be empty or new)' })
           .option('spec', { type: 'string', describe: 'OpenAPI 3.0/3.1 or Swagger 2.0 file or URL (YAML or JSON)' })
+          .option('empty', { type: 'boolean', describe: 'Start from an empty API (an OpenAPI 3.1 spec with no paths) instead of the example' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides (see `backdev templates eject`)' })
+          .conflicts('empty', 'spec')
           .example('$0 init my-api', 'a project from the example spec')
-          .example('$0 init my-api --spec ./openapi.yaml', 'a project from your spec'),
-      async (args) => {
+          .example('$0 init my-api --spec ./openapi.yaml', 'a project from your spec')
+          .example('$0 init my-api --empty', 'a project with no endpoints yet (add them with create-api --endpoint)'),
+      later(async (args) => {
         const { runInit } = await import('./init/run.js');
         await runInit(
-          { dir: args.dir, spec: args.spec, templates: args.templates, force: args.force, dryRun: args['dry-run'], verbose: args.verbose },
+          { dir: args.dir, spec: args.spec, empty: args.empty, templates: args.templates, force: args.force, dryRun: args['dry-run'], verbose: args.verbose },
           output,
         );
-      },
+      }),
     )
     .command(
       'create-api',
@@ -51,15 +80,15 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .option('spec', { type: 'string', describe: 'Spec file or URL (default: "spec" in backdev.config.json)' })
           .option('out', { type: 'string', describe: 'Project folder to write into (default: the folder of backdev.config.json, else the current one)' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides (default: "templates" in backdev.config.json)' })
-          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the generated code is out of date (CI gate)' })
-          .option('endpoint', { type: 'string', describe: 'Add a CRUD resource with this name to the spec, then generate (needs --fields)' })
+          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the generated code is out of date, or a table-backed schema changed without a new design (CI gate)' })
+          .option('endpoint', { type: 'string', describe: 'Add a CRUD resource with this name to the spec, then generate (needs --fields); on an existing resource, add the new fields to it' })
           .option('fields', { type: 'string', describe: 'Fields of the --endpoint resource; syntax below' })
           .conflicts('check', 'dry-run')
           .example('$0 create-api', 'regenerate inside a project')
           .example('$0 create-api --spec openapi.yaml --out server', 'generate into ./server')
           .example('$0 create-api --endpoint products --fields "name:string:unique price:number stock:integer?"', 'add a resource')
           .epilog(FIELDS_HELP),
-      async (args) => {
+      later(async (args) => {
         // Generators load on demand, so `--help` and mistakes in flags answer at once.
         const { runCreateApi } = await import('./create-api/run.js');
         const result = await runCreateApi(
@@ -67,7 +96,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);
-      },
+      }),
     )
     .command(
       'design-database',
@@ -90,7 +119,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .example('$0 design-database --all', 'every object schema')
           .example('$0 design-database --model Product --fields "name:string:unique price:number"', 'a model without a spec')
           .epilog(FIELDS_HELP),
-      async (args) => {
+      later(async (args) => {
         const { runDesignDatabase } = await import('./design-database/run.js');
         const { report } = await runDesignDatabase(
           {
@@ -109,7 +138,7 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           output.err('design-database --check: the database design is out of date; run `backdev design-database` and commit the result');
           exit(1);
         }
-      },
+      }),
     )
     .command(
       'add-auth',
@@ -126,14 +155,14 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .example('$0 add-auth', 'enforce every security scheme the spec declares')
           .example('$0 add-auth --accounts', 'local accounts: users table, login, refresh-token rotation')
           .epilog('Configuration comes from AUTH_* environment variables, listed in the generated .env.example.'),
-      async (args) => {
+      later(async (args) => {
         const { runAddAuth } = await import('./add-auth/run.js');
         const result = await runAddAuth(
           { ...writeArgs(args), schemes: args.scheme, accounts: args.accounts, templates: args.templates },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);
-      },
+      }),
     )
     .command(
       'migrate <action> [target]',
@@ -143,13 +172,21 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
           .positional('action', { choices: ['up', 'down', 'status', 'to'] as const, demandOption: true, describe: 'up: apply pending; down: revert the last; to: migrate to a name (or "zero")' })
           .positional('target', { type: 'string', describe: 'For `to`: a migration name, or zero' })
           .option('database-url', { type: 'string', describe: 'postgres:// URL (default: DATABASE_URL)' })
+          .check((args) => {
+            if (args.action === 'to' && !args.target) return 'migrate to needs a migration name (or "zero")';
+            if (args.action !== 'to' && args.target !== undefined) return `only \`migrate to\` takes a migration name; \`migrate ${args.action}\` takes none (got "${args.target}")`;
+            return true;
+          })
           .example('$0 migrate up', 'apply every pending migration')
-          .example('$0 migrate to zero', 'revert everything'),
-      async (args) => {
+          .example('$0 migrate to zero', 'revert everything')
+          .epilog('The embedded database serves one process at a time: while `npm run dev` runs, migrate is refused (the dev server applies pending migrations itself when it starts).'),
+      later(async (args) => {
         const { runMigrate } = await import('./migrate/run.js');
         await runMigrate({ action: args.action, target: args.target, databaseUrl: args['database-url'] }, output);
-      },
+      }),
     )
+    // Run by `main` before parsing (plop reads its own arguments); listed here for --help.
+    .command('plop', 'Ask for a generator\'s options interactively (backdev plop [generator] [answers…]; backdev plop --help)', (y) => y, () => undefined)
     .command('templates', 'Work with the Handlebars templates', (y) =>
       y
         .command(
@@ -160,9 +197,9 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
               .positional('generator', { choices: GENERATORS_WITH_TEMPLATES, demandOption: true, describe: 'Which generator' })
               .option('to', { type: 'string', default: 'templates', describe: 'Template folder (set it as "templates" in backdev.config.json)' })
               .option('force', { type: 'boolean', default: false, describe: 'Overwrite templates already ejected' }),
-          (args) => {
+          later((args) => {
             ejectTemplates({ generator: args.generator as string, to: args.to, force: args.force }, output);
-          },
+          }),
         )
         .demandCommand(1, 'name a subcommand: eject'),
     )
@@ -170,20 +207,101 @@ export function buildCli(argv: string[], output: Output = consoleOutput, exit: (
     .strict()
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((message, err, y) => {
-      if (err) throw err;
-      output.err(y.help() ? message : message);
-      output.err('Run with --help for usage.');
-      exit(1);
+    .check((args, options: { key?: Record<string, unknown>; string?: string[]; array?: string[] }) => {
+      // Runs for the chosen command too (global), after its own options are declared.
+      parsed.known = Object.keys(options.key ?? {});
+      // `--spec` at the end of the line (or `--spec ""`) is a value left out, never "use the default".
+      const valued = new Set([...(options.string ?? []), ...(options.array ?? [])]);
+      const empty = new Set(
+        [...valued].filter((key) => {
+          const value = (args as Record<string, unknown>)[key];
+          return value === '' || (Array.isArray(value) && (value.length === 0 || value.includes('')));
+        }),
+      );
+      // A flag with a default takes the default when its value is left out: look at the words typed.
+      argv.forEach((word, i) => {
+        const name = /^--([^=]+)$/.exec(word)?.[1];
+        const next = argv[i + 1];
+        if (name !== undefined && valued.has(name) && (next === undefined || next.startsWith('-'))) empty.add(name);
+      });
+      if (empty.size === 0) return true;
+      const flag = (key: string) => argv.some((a) => a === `--${key}` || a.startsWith(`--${key}=`));
+      return [...empty].map((key) => (flag(key) ? `--${key} needs a value` : `<${key}> must not be empty`)).join('; ');
+    }, true)
+    .fail((message, err) => {
+      // yargs goes on after a failure; recording it here keeps the command from running (see `main`).
+      if (message) parsed.errors.push(message);
+      else if (err) throw err;
     })
     .help()
     .version();
 }
 
+/** One message per usage error, in a useful order: the hint about a misspelled command last. */
+export function usageMessages(parsed: ParsedCommand): string[] {
+  let messages = [...new Set(parsed.errors)];
+  // "Not enough non-option arguments" repeats what a more specific message (a missing argument, an
+  // unknown command) already says.
+  if (messages.length > 1) messages = messages.filter((m) => !m.startsWith('Not enough non-option arguments'));
+  const known = (parsed.known ?? []).filter((k) => k.length > 1 && !/[A-Z]/.test(k));
+  messages = messages.map((m) => {
+    const unknown = /^Unknown arguments?: (.*)$/.exec(m);
+    if (!unknown) return m;
+    // yargs lists a flag under its own name and its camelCase form: name it once, as typed.
+    const listed = unknown[1]!.split(', ');
+    const names = listed.filter((name) => !listed.some((other) => other !== name && camelCase(other) === name));
+    const head = `Unknown argument${names.length > 1 ? 's' : ''}: ${names.join(', ')}`;
+    const hints = names.flatMap((name) => {
+      const near = closest(name, known);
+      return near === undefined ? [] : [names.length > 1 ? `--${near} for ${name}` : `--${near}`];
+    });
+    return hints.length > 0 ? `${head} (did you mean ${hints.join(', ')}?)` : head;
+  });
+  return [...messages.filter((m) => !m.startsWith('Did you mean')), ...messages.filter((m) => m.startsWith('Did you mean'))];
+}
+
+/** The known name nearest to `name` (edit distance at most 2, or a third of its length), if any. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const key of known) {
+    const d = editDistance(name.toLowerCase(), key.toLowerCase());
+    if (d <= Math.max(2, Math.floor(key.length / 3)) && (!best || d < best.d)) best = { key, d };
+  }
+  return best?.key;
+}
+
+function camelCase(name: string): string {
+  return name.replace(/-+([^-])/g, (_, c: string) => c.toUpperCase());
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 export async function main(argv = hideBin(process.argv), output: Output = consoleOutput): Promise<number> {
   let code = 0;
+  const parsed: ParsedCommand = { errors: [] };
   try {
-    await buildCli(argv, output, (c) => (code = c)).parseAsync();
+    // `backdev plop …`: plop parses its own command line (generator name, answers, --help).
+    if (argv[0] === 'plop') {
+      const { runPlop } = await import('./plop/run.js');
+      return await runPlop(argv.slice(1));
+    }
+    await buildCli(argv, output, (c) => (code = c), parsed).parseAsync();
+    if (parsed.errors.length > 0) {
+      for (const message of usageMessages(parsed)) output.err(message);
+      output.err('Run with --help for usage.');
+      return 1;
+    }
+    await parsed.job?.();
   } catch (err) {
     if (isBackdevError(err)) {
       output.err(`backdev: ${err.format()}`);

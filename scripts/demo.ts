@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: the main job on the embedded example spec, end to end. Generates a project into
  * .cache/demo/petstore, installs it, type-checks it, runs its generated tests, starts it and sends a few
- * real requests (a valid one reaches the handler stub, invalid ones get 400), then stops.
+ * real requests (a valid one reaches the handler stub, invalid ones get 400), then stops. The server
+ * listens on PORT when set (the demo stops with a message when another program holds it), else on a free
+ * port.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -9,18 +11,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleOutput } from '../generators/core/report.js';
 import { runInit } from '../generators/init/run.js';
+import { childEnv, choosePort } from './lib/demo.js';
 
 const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const dir = path.join(repo, '.cache/demo/petstore');
-const port = Number(process.env.PORT ?? 3000);
+// Colours only on a terminal: piped or logged output gets no escape codes.
+const env = childEnv(process.env, process.stdout.isTTY === true);
+
+function fail(message: string): never {
+  console.error(`demo: ${message}`);
+  process.exit(1);
+}
+
+// PORT when set (refused when taken, so the requests below reach this demo's server), else a free port.
+const port = await choosePort(process.env.PORT).catch((err: Error) => fail(err.message));
 
 function step(title: string, cmd: string, args: string[]): void {
   console.log(`\n▶ ${title}: ${cmd} ${args.join(' ')}`);
-  const r = spawnSync(cmd, args, { cwd: dir, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
-  if (r.status !== 0) {
-    console.error(`demo: "${title}" failed (exit ${r.status})`);
-    process.exit(1);
-  }
+  const r = spawnSync(cmd, args, { cwd: dir, stdio: 'inherit', env });
+  if (r.status !== 0) fail(`"${title}" failed (exit ${r.status})`);
 }
 
 rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -33,17 +42,21 @@ step('generated tests', 'npm', ['test', '--silent']);
 console.log(`\n▶ npm start  (PORT=${port})`);
 const server = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/server.ts'], {
   cwd: dir,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' },
+  env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const base = `http://127.0.0.1:${port}`;
 try {
   for (let i = 0; ; i++) {
+    if (server.exitCode !== null) fail(`the server exited (code ${server.exitCode}) before answering on ${base}`);
     try {
       await fetch(`${base}/docs/json`);
       break;
     } catch {
-      if (i > 100) throw new Error('the server did not start');
+      if (i > 100) {
+        server.kill('SIGTERM');
+        fail(`the server did not answer on ${base} within 10 s`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }

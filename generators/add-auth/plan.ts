@@ -12,8 +12,10 @@ import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { loadTemplates } from '../core/render/templates.js';
-import { insertBeforeCall } from '../core/ts/merge.js';
-import { buildAuthView, LOGIN_ATTEMPTS_PER_MINUTE } from './view-model.js';
+import { BackdevError } from '../core/errors.js';
+import { propertyKey } from '../core/render/escape.js';
+import { exportedNames, functionText, insertBeforeCall, objectLiteralKeys } from '../core/ts/merge.js';
+import { buildAuthView, LOGIN_ATTEMPTS_PER_MINUTE, type AddAuthView } from './view-model.js';
 
 export const GENERATOR = 'add-auth';
 const APP_FILE = 'src/app.ts';
@@ -38,7 +40,8 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   const templates = loadTemplates(GENERATOR, options.templates);
   const out: FilePlan[] = [];
   out.push({ path: `${options.dirs.generated}/auth.gen.ts`, ownership: 'generated', content: tidy(templates.render('auth.gen.ts.hbs', view)) });
-  out.push(await userFile(files, AUTH_FILE, () => formatTypeScript(templates.render('auth.ts.hbs', view), AUTH_FILE)));
+  const renderAuth = (v: AddAuthView) => formatTypeScript(templates.render('auth.ts.hbs', v), AUTH_FILE);
+  out.push(await planAuthFile(files, renderAuth, view, () => earlierViews(api, options, accountsScheme)));
   if (view.usesDb) out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', view), DB_MODULE)));
   const env = files.read('.env.example');
   const envText = templates.render('env.example.hbs', view);
@@ -85,6 +88,89 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   return { generator: GENERATOR, files: out, warnings };
 }
 
+/**
+ * `src/auth.ts` is yours, written once. A later run that needs more of it (a verifier for a new scheme,
+ * the `accounts` export the accounts handlers import) rewrites it when it is still exactly what an earlier
+ * run wrote, and otherwise stops, naming the lines to add: it never leaves a project that does not compile.
+ */
+async function planAuthFile(
+  files: ProjectFiles,
+  render: (view: AddAuthView) => Promise<string>,
+  view: AddAuthView,
+  earlier: () => AddAuthView[],
+): Promise<FilePlan> {
+  const existing = files.read(AUTH_FILE);
+  const wanted = await render(view);
+  if (existing === undefined || existing === wanted) return { path: AUTH_FILE, ownership: 'scaffold', content: wanted };
+  const lacks = authFileLacks(existing, wanted, view);
+  if (lacks.length === 0) return { path: AUTH_FILE, ownership: 'scaffold', content: existing };
+  for (const v of earlier()) {
+    if ((await render(v)) === existing) return { path: AUTH_FILE, ownership: 'scaffold', content: wanted };
+  }
+  throw new BackdevError(
+    'USER_FILE_OUTDATED',
+    `this file of yours was edited since backdev wrote it and lacks what the new auth wiring needs; nothing was written. Add the lines below (or delete ${AUTH_FILE} to have it written afresh), then run add-auth again`,
+    { details: lacks.flatMap((l) => l.split('\n')), location: { file: AUTH_FILE } },
+  );
+}
+
+/** What `existing` lacks of `wanted`: each item a description followed by the lines to add. */
+function authFileLacks(existing: string, wanted: string, view: AddAuthView): string[] {
+  const lacks: string[] = [];
+  const exported = exportedNames(existing);
+  for (const name of ['createVerifiers', ...(view.accounts ? ['accounts'] : [])]) {
+    if (exported.has(name)) continue;
+    lacks.push(`- export function ${name}() (${name === 'accounts' ? 'the accounts handlers import it' : 'buildApp calls it'}), e.g.:\n${functionText(wanted, name) ?? ''}`);
+  }
+  if (view.accounts && !/\bcreateAccounts\(/.test(existing)) {
+    lacks.push(
+      "- the local accounts, created once in setup() after `config`, and returned with the verifiers (`accounts` in the object setup() keeps, `accounts: Accounts` in its type):\n" +
+        (/^ *const key = config\.jwt!\.key;[\s\S]*?\n *\}\);$/m.exec(wanted)?.[0] ?? ''),
+    );
+  }
+  // The imports those lines need.
+  const runtimeImport = /^import \{[^}]*\} from 'backdev\/runtime\/auth';$/m.exec(wanted)?.[0];
+  const needed = [...(runtimeImport?.matchAll(/\b(?:type\s+)?([A-Za-z_$][\w$]*)\s*,/g) ?? [])].map((m) => m[1]!).filter((n) => n !== 'type');
+  const importLines = [
+    ...(needed.some((n) => !new RegExp(`\\b${n}\\b`).test(existing)) && runtimeImport ? [runtimeImport] : []),
+    ...(view.usesDb && !/from '\.\/db\.js'/.test(existing) ? ["import { db } from './db.js';"] : []),
+  ];
+  if (lacks.length > 0 && importLines.length > 0) lacks.push(`- the imports:\n${importLines.join('\n')}`);
+  const keys = objectLiteralKeys(existing, 'verifiers');
+  if (keys) {
+    const wantedLines = wanted.split('\n');
+    for (const s of view.schemes) {
+      if (keys.has(s.name)) continue;
+      const line = wantedLines.find((l) => new RegExp(`^\\s*${escapeRegExp(propertyKey(s.name))}: `).test(l));
+      lacks.push(`- a verifier for security scheme ${JSON.stringify(s.name)} in \`verifiers\`:\n${line?.trim() ?? ''}`);
+    }
+    for (const k of keys) {
+      if (!view.schemes.some((s) => s.name === k)) lacks.push(`- remove verifiers.${k}: the spec (or --scheme) no longer has that security scheme`);
+    }
+  }
+  return lacks;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The views earlier add-auth runs may have rendered src/auth.ts from (before --accounts, other --scheme). */
+function earlierViews(api: ApiIR, options: AddAuthOptions, accountsScheme: string | undefined): AddAuthView[] {
+  const declared = api.securitySchemes.map((s) => s.name);
+  const selections = [options.schemes, undefined, declared.filter((n) => n !== accountsScheme)];
+  const views: AddAuthView[] = [];
+  for (const schemes of selections) {
+    if (schemes !== undefined && schemes.length === 0) continue;
+    for (const accounts of [false, true]) {
+      try {
+        views.push(buildAuthView(api, { schemes, accounts, accountsScheme: accounts ? accountsScheme : undefined }).view);
+      } catch {
+        /* not a configuration an earlier run could have had */
+      }
+    }
+  }
+  return views;
+}
+
 /** Adds `registerAuth(…)` before `registerRoutes(…)` in buildApp (and the database shutdown hook). */
 function wireApp(app: string, usesDb: boolean): string | undefined {
   let text = app;
@@ -105,12 +191,33 @@ function wireApp(app: string, usesDb: boolean): string | undefined {
   return text;
 }
 
-/** `.env.example` gains the lines it lacks (by variable name or exact comment). */
+/**
+ * `.env.example` gains the variables it lacks, each with the comment lines just above it in the template
+ * (those it does not have yet); comment lines standing alone are added when missing.
+ */
 function mergeEnv(existing: string | undefined, wanted: string): string {
   if (existing === undefined) return wanted;
-  const have = new Set(existing.split('\n').map((l) => (/^([A-Z0-9_]+)=/.exec(l)?.[1] ?? l).trim()));
-  const missing = wanted.split('\n').filter((l) => l.trim() !== '' && !have.has((/^([A-Z0-9_]+)=/.exec(l)?.[1] ?? l).trim()));
+  const variable = (l: string) => /^([A-Z0-9_]+)=/.exec(l)?.[1];
+  const lines = existing.split('\n');
+  const haveVars = new Set(lines.map(variable).filter((v) => v !== undefined));
+  const haveLines = new Set(lines.map((l) => l.trim()));
+  const missing: string[] = [];
+  let comments: string[] = [];
+  for (const line of wanted.split('\n')) {
+    if (line.trim() === '') continue;
+    const name = variable(line);
+    if (name === undefined) {
+      comments.push(line);
+      continue;
+    }
+    if (!haveVars.has(name)) {
+      missing.push(...comments.filter((c) => !haveLines.has(c.trim())), line);
+      for (const c of comments) haveLines.add(c.trim());
+      haveVars.add(name);
+    }
+    comments = [];
+  }
+  missing.push(...comments.filter((c) => !haveLines.has(c.trim())));
   if (missing.length === 0) return existing;
   return `${existing.replace(/\n*$/, '\n')}\n${missing.join('\n')}\n`;
 }
-

@@ -41,20 +41,35 @@ export async function runAddAuth(options: AddAuthOptions, output: Output): Promi
     rootText = edit.text;
     if (edit.changed) {
       extra.push({ path: relSpec.split(path.sep).join('/'), ownership: 'user-edit', content: edit.text });
-      output.out(`add-auth: added /auth/register, /auth/login, /auth/refresh, /auth/logout to ${relSpec}`);
     }
   }
   const spec = await loadSpec(target.spec, rootText === undefined ? {} : { rootText });
   const api = buildApi(spec);
   const files = projectFiles(target.root);
   const apiPlan = await planCreateApi(spec, api, files, { dirs: target.dirs, templates: target.templates });
-  const authPlan = await planAddAuth(api, files, { dirs: target.dirs, schemes: options.schemes, accounts: options.accounts ?? files.read('src/auth.ts')?.includes('createAccounts(') ?? false, templates: target.templates }, options.accounts ? ACCOUNTS_SCHEME : undefined);
+  // Local accounts stay on once added: a later run without --accounts (a --check in CI) plans the same files.
+  const accounts = options.accounts || (files.read('src/auth.ts')?.includes('createAccounts(') ?? false);
+  const authPlan = await planAddAuth(api, files, { dirs: target.dirs, schemes: options.schemes, accounts, templates: target.templates }, accounts ? ACCOUNTS_SCHEME : undefined);
   const plans: Plan[] = [{ ...apiPlan, files: [...apiPlan.files, ...extra] }, authPlan];
   const mode = options.check ? 'check' : options.dryRun ? 'dry-run' : 'write';
   const report = applyPlan(plans, { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
+  if (extra.length > 0) {
+    output.out(`add-auth: ${mode === 'write' ? 'added' : 'would add'} /auth/register, /auth/login, /auth/refresh, /auth/logout to ${extra[0]!.path}`);
+  }
   printWarnings(report.warnings, output, options.verbose);
   if (mode === 'dry-run' && report.diff) output.out(report.diff.trimEnd());
   printSummary(`${GENERATOR} (+${CREATE_API})`, report, output, mode);
-  if (mode === 'write') output.out('add-auth: set the AUTH_* variables of .env.example, then `npm run db:migrate` for the new tables');
-  return { report, exitCode: mode === 'check' && report.changed ? 1 : 0 };
+  if (mode === 'write') {
+    const migrations = report.created.filter((f) => f.startsWith(`${target.dirs.db}/migrations/`));
+    output.out(
+      migrations.length > 0
+        ? `add-auth: set the AUTH_* variables of .env.example, then \`npm run db:migrate\` for the new tables (${migrations.join(', ')})`
+        : 'add-auth: set the AUTH_* variables of .env.example',
+    );
+  }
+  if (mode === 'check' && report.changed) {
+    output.err('add-auth --check: the auth wiring is out of date; run `backdev add-auth` (with the options you used) and commit the result');
+    return { report, exitCode: 1 };
+  }
+  return { report, exitCode: 0 };
 }

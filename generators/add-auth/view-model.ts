@@ -130,7 +130,22 @@ export function buildAuthView(api: ApiIR, options: AuthViewOptions): { view: Add
   const warnings: Warning[] = [];
   const declared = api.securitySchemes;
   if (declared.length === 0) {
-    throw new BackdevError('OPTION_INVALID', 'the spec declares no components.securitySchemes: add one (or run add-auth --accounts for local accounts)');
+    throw new BackdevError(
+      'OPTION_INVALID',
+      'the spec declares no components.securitySchemes: add one, and a `security` requirement using it (or run add-auth --accounts for local accounts). For example:',
+      {
+        details: [
+          'components:',
+          '  securitySchemes:',
+          '    bearerAuth:',
+          '      type: http',
+          '      scheme: bearer',
+          '      bearerFormat: JWT',
+          'security:            # every operation; an operation can override it (security: [] makes it public)',
+          '  - bearerAuth: []',
+        ],
+      },
+    );
   }
   for (const name of options.schemes ?? []) {
     if (!declared.some((s) => s.name === name)) {

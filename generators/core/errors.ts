@@ -34,8 +34,11 @@ export const ErrorCodes = {
   OUTPUT_OUTSIDE_ROOT: 'an output path would leave the output directory',
   OUTPUT_CONFLICT: 'the output directory has files backdev did not write',
   INIT_TARGET_NOT_EMPTY: 'the target directory is not empty',
+  PROJECT_NOT_FOUND: 'the command must run inside a backdev project',
   MIGRATION_FAILED: 'a migration failed to apply',
+  DATABASE_LOCKED: 'the embedded database is in use by another process',
   DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
+  USER_FILE_OUTDATED: 'a file of yours lacks what the newly generated code needs',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

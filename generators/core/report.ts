@@ -48,4 +48,8 @@ export function printSummary(generator: string, report: ApplyReport, output: Out
     `${generator}: ${changed} file${changed === 1 ? '' : 's'} ${verb} (${rows.map(([k, v]) => `${v.length} ${k}`).join(', ')})`,
   );
   for (const [kind, files] of rows) for (const f of files) output.out(`  ${kind.padEnd(9)} ${f}`);
+  if (mode !== 'write' && report.records.length > 0) {
+    const shown = report.records.slice(0, 10).join(', ') + (report.records.length > 10 ? `, … (${report.records.length - 10} more)` : '');
+    output.out(`  ${'records'.padEnd(9)} .backdev/manifest.json ${mode === 'check' ? 'is out of date' : 'would change'} for ${shown}`);
+  }
 }

@@ -145,6 +145,29 @@ export function parseFields(input: string): FieldSpec[] {
 
 type Fail = (at: number, length: number, message: string, hint?: string) => never;
 
+/**
+ * A `--fields` error about the `ref(Model)` target of `field` (a model that is not known), pointing at the
+ * target in `input` when it is given.
+ */
+export function refError(input: string | undefined, field: FieldSpec, message: string, hint?: string): BackdevError {
+  if (input !== undefined) {
+    try {
+      for (const token of tokenize(input, () => {
+        throw new Error('unreachable');
+      })) {
+        const [nameSeg, typeSeg] = splitSegments(token);
+        if (nameSeg?.text !== field.name || typeSeg === undefined) continue;
+        const open = typeSeg.text.indexOf('(');
+        const target = open < 0 ? -1 : typeSeg.text.indexOf(field.ref ?? '', open);
+        if (target >= 0) return fieldsError(input, typeSeg.start + target, (field.ref ?? '').length, `${message} in "${token.text}"`, hint);
+      }
+    } catch {
+      /* not located */
+    }
+  }
+  return new BackdevError('FIELDS_SYNTAX', `--fields: ${message} in field "${field.name}"${hint ? ` (${hint})` : ''}`);
+}
+
 function fieldsError(input: string, at: number, length: number, message: string, hint?: string): BackdevError {
   const shown = input.replace(/[\t\r\n\v\f]/g, ' ');
   const caret = ' '.repeat(at) + '^'.repeat(Math.max(1, length));

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { findConfig, loadConfig, CONFIG_FILE, type OutputDirs } from '../core/config.js';
-import { BackdevError } from '../core/errors.js';
+import { BackdevError, type Warning } from '../core/errors.js';
+import { DB_SNAPSHOT_PATH, modelDrift } from '../core/db/drift.js';
+import { parseSnapshot } from '../core/db/snapshot.js';
 import { buildApi } from '../core/ir/build.js';
 import { applyPlan, projectFiles, type ApplyReport } from '../core/plan/apply.js';
 import type { Plan } from '../core/plan/types.js';
@@ -63,6 +65,18 @@ export function resolveTarget(options: Pick<CreateApiOptions, 'spec' | 'out' | '
   return { root, dirs: config.output, spec, templates };
 }
 
+/** The models with a table in the last design, from its snapshot (none when there is none or it is unreadable). */
+function designedModels(snapshotText: string | undefined): string[] {
+  if (snapshotText === undefined) return [];
+  try {
+    return parseSnapshot(snapshotText, DB_SNAPSHOT_PATH)
+      .tables.map((t) => t.model)
+      .filter((m) => !m.includes('.'));
+  } catch {
+    return [];
+  }
+}
+
 function findConfigIn(dir: string): string | undefined {
   const file = findConfig(dir);
   return file && path.dirname(file) === dir ? file : undefined;
@@ -73,6 +87,8 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
   let rootText: string | undefined;
   let specEdit: { path: string; content: string } | undefined;
   let endpointModel: string | undefined;
+  let refTargets: string[] = [];
+  let endpointExisted = false;
   if (options.endpoint !== undefined || options.fields !== undefined) {
     if (!options.endpoint || !options.fields) {
       throw new BackdevError('OPTION_INVALID', '--endpoint and --fields go together: --endpoint products --fields "name:string price:number"');
@@ -84,14 +100,22 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
       throw new BackdevError('OPTION_INVALID', `--endpoint edits the spec, which must be inside the output folder ${target.root} (it is ${target.spec})`);
     }
     const original = await readSpecText(target.spec);
-    const edit = addEndpoint(original, target.spec, options.endpoint, fields);
+    const edit = addEndpoint(original, target.spec, options.endpoint, fields, {
+      fieldsText: options.fields,
+      checkRefs: true,
+      knownModels: designedModels(projectFiles(target.root).read(DB_SNAPSHOT_PATH)),
+    });
     rootText = edit.text;
     endpointModel = edit.schemaName;
+    refTargets = edit.refTargets;
+    endpointExisted = edit.existing;
     if (edit.changed) specEdit = { path: relSpec.split(path.sep).join('/'), content: edit.text };
     output.out(
-      edit.changed
-        ? `create-api: added ${edit.schemaName} and ${edit.operationIds.join(', ')} to ${relSpec}`
-        : `create-api: ${edit.schemaName} is already in ${relSpec} as described`,
+      !edit.changed
+        ? `create-api: ${edit.schemaName} is already in ${relSpec} as described`
+        : edit.existing && edit.addedFields.length > 0
+          ? `create-api: added ${edit.addedFields.join(', ')} to ${edit.schemaName}, ${edit.schemaName}Create and ${edit.schemaName}Update in ${relSpec}`
+          : `create-api: added ${edit.schemaName} and ${edit.operationIds.join(', ')} to ${relSpec}`,
     );
   }
   const spec = await loadSpec(target.spec, rootText === undefined ? {} : { rootText });
@@ -99,13 +123,25 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
   const project = projectFiles(target.root);
   const plan = await planCreateApi(spec, api, project, { dirs: target.dirs, templates: target.templates });
   const files = specEdit ? [...plan.files, { ...specEdit, ownership: 'user-edit' as const }] : plan.files;
-  const plans: Plan[] = [{ ...plan, files }];
+  // A table-backed schema that changed since design-database designed it: say so before it answers 500.
+  // (With --endpoint, design-database runs in this same change.)
+  const drift = endpointModel ? [] : modelDrift(spec.document, project.read(DB_SNAPSHOT_PATH));
+  const driftWarnings: Warning[] = drift.map((d) => ({
+    code: 'SCHEMA_NOT_MIGRATED',
+    subject: `schema ${JSON.stringify(d.model)}`,
+    message:
+      d.kind === 'changed'
+        ? 'changed since its table was designed, and no migration covers it: run `backdev design-database`, then `npm run db:migrate` and restart the server'
+        : 'is marked x-backdev-table but has no table yet: run `backdev design-database`, then `npm run db:migrate` and restart the server',
+  }));
+  const plans: Plan[] = [{ ...plan, files, warnings: [...plan.warnings, ...driftWarnings] }];
   if (endpointModel) {
     // The resource's table, migration, types and repository, in the same all-or-nothing change.
     const { planDesign } = await import('../design-database/run.js');
-    const design = await planDesign(spec.document, target.spec, project, target.dirs, { models: [endpointModel] });
+    // Models the fields refer to get their table too (a foreign key needs it).
+    const design = await planDesign(spec.document, target.spec, project, target.dirs, { models: [...new Set([endpointModel, ...refTargets])] });
     plans.push(design.plan);
-    if (design.plan.migrationFile) output.out(`create-api: table ${design.plan.schema.tables.find((t) => t.model === endpointModel)?.name} in ${design.plan.migrationFile}`);
+    if (design.plan.migrationFile) output.out(`create-api: ${endpointExisted ? 'new columns of ' : ''}table ${design.plan.schema.tables.find((t) => t.model === endpointModel)?.name} in ${design.plan.migrationFile}`);
   }
   const mode = options.check ? 'check' : options.dryRun ? 'dry-run' : 'write';
   const report = applyPlan(plans, { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
@@ -115,6 +151,12 @@ export async function runCreateApi(options: CreateApiOptions, output: Output): P
   let exitCode = 0;
   if (mode === 'check' && report.changed) {
     output.err(`create-api --check: the generated code is out of date; run \`backdev create-api\` and commit the result`);
+    exitCode = 1;
+  }
+  if (mode === 'check' && drift.length > 0) {
+    output.err(
+      `create-api --check: the database design is out of date for ${drift.map((d) => d.model).join(', ')}; run \`backdev design-database\`, then \`npm run db:migrate\`, and commit the result`,
+    );
     exitCode = 1;
   }
   return { report, root: target.root, spec: target.spec, exitCode };

@@ -3,6 +3,7 @@
  * only what changed (append-only), the Kysely `Database` types and the snapshot (generated), a repository
  * per new model and `src/db.ts` (yours, written once), and a shutdown hook merged into `src/app.ts`.
  */
+import { DB_SNAPSHOT_PATH } from '../core/db/drift.js';
 import type { OutputDirs } from '../core/config.js';
 import { diffSchemas, type Migration } from '../core/db/diff.js';
 import { renderMigration } from '../core/db/render-migration.js';
@@ -19,7 +20,8 @@ import { designSchema } from './mapping.js';
 import { buildDatabaseView } from './view-model.js';
 
 export const GENERATOR = 'design-database';
-export const SNAPSHOT_PATH = '.backdev/db-snapshot.json';
+/** Where the snapshot of the last design is kept. */
+export const SNAPSHOT_PATH = DB_SNAPSHOT_PATH;
 const APP_FILE = 'src/app.ts';
 const DB_MODULE = 'src/db.ts';
 

@@ -14,7 +14,9 @@ import { loadSpec } from '../core/spec/load.js';
 import { resourceNames } from '../create-api/endpoint/names.js';
 import { buildAdditions } from '../create-api/endpoint/resource.js';
 import { parseFields } from '../create-api/fields.js';
-import { GENERATOR, planDesignDatabase, type DesignPlan, type ModelSelection } from './plan.js';
+import { modelFingerprints } from '../core/db/drift.js';
+import { serializeSnapshot } from '../core/db/snapshot.js';
+import { GENERATOR, planDesignDatabase, SNAPSHOT_PATH, type DesignPlan, type ModelSelection } from './plan.js';
 
 export const FIELD_MODELS_PATH = '.backdev/db-models.json';
 
@@ -100,13 +102,17 @@ export async function planDesign(
   }
   const merged = { ...doc, components: { ...components, schemas } };
   const renames = options.renames?.length ? parseRenames(options.renames) : undefined;
-  const plan = await planDesignDatabase(merged, specFile, files, {
+  const designed = await planDesignDatabase(merged, specFile, files, {
     dirs,
     models: selection,
     primaryKey: options.primaryKey ?? 'uuid',
     ...(renames ? { renames } : {}),
     allowDestructive: options.allowDestructive ?? false,
   });
+  // The snapshot also records what each model looked like, for create-api's drift warning (core/db/drift.ts).
+  const models = designed.schema.tables.map((t) => t.model).filter((m) => !m.includes('.'));
+  const snapshot = serializeSnapshot(designed.schema, modelFingerprints(merged, models));
+  const plan: DesignPlan = { ...designed, files: designed.files.map((f) => (f.path === SNAPSHOT_PATH ? { ...f, content: snapshot } : f)) };
   return { plan, extra };
 }
 

@@ -26,6 +26,8 @@ export const EXAMPLE_SPEC = path.join(BUNDLED_TEMPLATES, GENERATOR, 'openapi.yam
 export interface InitOptions {
   dir: string;
   spec?: string | undefined;
+  /** Start from an empty API (no paths) instead of the example spec; not with `spec`. */
+  empty?: boolean | undefined;
   templates?: string | undefined;
   force?: boolean | undefined;
   dryRun?: boolean | undefined;
@@ -40,7 +42,12 @@ interface Dep {
   version: string;
 }
 
-function toolkitPackage(): { version: string; devDependencies: Record<string, string>; dependencies: Record<string, string> } {
+function toolkitPackage(): {
+  version: string;
+  devDependencies: Record<string, string>;
+  dependencies: Record<string, string>;
+  overrides?: Record<string, unknown>;
+} {
   return JSON.parse(readFileSync(path.join(TOOLKIT_ROOT, 'package.json'), 'utf8'));
 }
 
@@ -50,20 +57,33 @@ function packageName(dir: string): string {
   return name === '' ? 'api' : name;
 }
 
+/** The spec of `init --empty`: an OpenAPI 3.1 document with no paths, to grow with `create-api --endpoint`. */
+export function emptySpec(title: string): string {
+  return stringify({ openapi: '3.1.0', info: { title, version: '0.1.0' }, paths: {} });
+}
+
 export async function runInit(options: InitOptions, output: Output): Promise<{ report: ApplyReport; root: string }> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const root = path.resolve(cwd, options.dir);
   if (existsSync(root) && readdirSync(root).length > 0 && !options.force) {
     throw new BackdevError('INIT_TARGET_NOT_EMPTY', `${root} is not empty; choose a new folder (or --force to write into it)`);
   }
-  const specSource = options.spec ? (/^https?:\/\//i.test(options.spec) ? options.spec : path.resolve(cwd, options.spec)) : EXAMPLE_SPEC;
-  const spec = await loadSpec(specSource);
-  // A single-file spec is copied as written; a multi-file or converted one is stored bundled.
-  const ext = /\.json$/i.test(specSource) ? '.json' : '.yaml';
-  const specFile = `openapi${spec.pointersMatchRoot ? ext : '.yaml'}`;
-  const specText = spec.pointersMatchRoot ? await readSpecText(specSource) : stringify(spec.document, { aliasDuplicateObjects: false });
-  if (!spec.pointersMatchRoot) {
-    output.err(`init: ${path.basename(specSource)} was bundled into one file, ${specFile} (the project's spec from now on)`);
+  if (options.empty && options.spec) throw new BackdevError('OPTION_INVALID', '--empty and --spec do not go together: --empty starts from a spec with no paths');
+  let specFile: string;
+  let specText: string;
+  if (options.empty) {
+    specFile = 'openapi.yaml';
+    specText = emptySpec(packageName(root));
+  } else {
+    const specSource = options.spec ? (/^https?:\/\//i.test(options.spec) ? options.spec : path.resolve(cwd, options.spec)) : EXAMPLE_SPEC;
+    const spec = await loadSpec(specSource);
+    // A single-file spec is copied as written; a multi-file or converted one is stored bundled.
+    const ext = /\.json$/i.test(specSource) ? '.json' : '.yaml';
+    specFile = `openapi${spec.pointersMatchRoot ? ext : '.yaml'}`;
+    specText = spec.pointersMatchRoot ? await readSpecText(specSource) : stringify(spec.document, { aliasDuplicateObjects: false });
+    if (!spec.pointersMatchRoot) {
+      output.err(`init: ${path.basename(specSource)} was bundled into one file, ${specFile} (the project's spec from now on)`);
+    }
   }
 
   const pkg = toolkitPackage();
@@ -77,6 +97,8 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
   const view = {
     name: packageName(root),
     spec: specFile,
+    // No operations yet, so no generated tests: `npm test` passes until the first ones arrive.
+    empty: options.empty === true,
     dependencies: [
       { name: 'backdev', version: backdevVersion },
       dep('@electric-sql/pglite'),
@@ -91,9 +113,12 @@ export async function runInit(options: InitOptions, output: Output): Promise<{ r
     devDependencies: [
       dep('@types/node'),
       dep('@types/pg'),
+      dep('pino-pretty'),
       { name: 'typescript', version: pkg.devDependencies['typescript-7']!.replace(/^npm:typescript@/, '') },
       dep('vitest'),
     ],
+    // The same pins as backdev's own: transitive dependencies that would ask for a newer Node than ours.
+    overridesJson: JSON.stringify(pkg.overrides ?? {}, null, 2).replace(/\n/g, '\n  '),
   };
   const templates = loadTemplates(GENERATOR, options.templates);
   const files: FilePlan[] = [

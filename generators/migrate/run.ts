@@ -4,10 +4,11 @@
  * database (.data/pglite) when neither is set. Each migration runs in its own transaction: one that
  * fails is rolled back, and the ones before it stay applied.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Migrator, type MigrationResultSet } from 'kysely';
-import { createDatabase, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
-import { findConfig, loadConfig } from '../core/config.js';
+import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
+import { CONFIG_FILE, findConfig, loadConfig } from '../core/config.js';
 import { BackdevError } from '../core/errors.js';
 import type { Output } from '../core/report.js';
 
@@ -25,13 +26,23 @@ function projectRoot(cwd: string): { root: string; migrations: string; dataDir: 
   const file = findConfig(cwd);
   const { dir, config } = loadConfig(file);
   const root = dir ?? cwd;
-  return { root, migrations: path.join(root, config.output.db, 'migrations'), dataDir: path.join(root, '.data', 'pglite') };
+  const migrations = path.join(root, config.output.db, 'migrations');
+  if (!file && !existsSync(migrations)) {
+    // Not in a project: say so, rather than "nothing to do" (and never start a database here).
+    throw new BackdevError(
+      'PROJECT_NOT_FOUND',
+      `no backdev project here: no ${CONFIG_FILE} in ${cwd} or any folder above it, and no ${path.join(config.output.db, 'migrations')} folder in ${cwd}`,
+      { details: ['run `backdev migrate` inside a project made by `backdev init` (migrations come from `backdev design-database`)'] },
+    );
+  }
+  return { root, migrations, dataDir: path.join(root, '.data', 'pglite') };
 }
 
 function report(results: MigrationResultSet, output: Output, verb: string): void {
   for (const r of results.results ?? []) {
     output.out(`  ${r.status === 'Success' ? verb : r.status === 'Error' ? 'failed' : 'skipped'}  ${r.migrationName}`);
   }
+  if (results.error instanceof DatabaseLockedError) throw new BackdevError('DATABASE_LOCKED', results.error.message, { cause: results.error });
   if (results.error) {
     const err = results.error as Error;
     throw new BackdevError('MIGRATION_FAILED', `migration failed: ${err.message}; it was rolled back (the migrations listed before it stay applied)`, { cause: err });
@@ -43,7 +54,13 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const { migrations, dataDir } = projectRoot(cwd);
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (options.action !== 'status' && Object.keys(await new FolderMigrationProvider(migrations).getMigrations()).length === 0) {
+  // Arguments are checked against the migration files before a database is opened (or created).
+  if (options.action === 'to' && !options.target) throw new BackdevError('OPTION_INVALID', 'migrate to needs a migration name (or "zero")');
+  const names = options.action === 'status' ? [] : Object.keys(await new FolderMigrationProvider(migrations).getMigrations()).sort();
+  if (options.action === 'to' && options.target !== 'zero' && !names.includes(options.target!)) {
+    throw new BackdevError('OPTION_INVALID', `no migration named "${options.target}" (known: ${names.join(', ') || 'none'}, zero)`);
+  }
+  if (options.action !== 'status' && names.length === 0) {
     // Nothing to run: do not start a database (PGlite takes seconds) just to find that out.
     output.out(`migrate: no migrations in ${path.relative(cwd, migrations) || '.'}`);
     return;
@@ -92,6 +109,11 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
         return report({ results }, output, 'applied');
       }
     }
+  } catch (err) {
+    if (err instanceof DatabaseLockedError) {
+      throw new BackdevError('DATABASE_LOCKED', err.message, { cause: err });
+    }
+    throw err;
   } finally {
     await db.destroy();
   }

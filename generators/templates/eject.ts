@@ -22,7 +22,8 @@ export function ejectTemplates(options: EjectOptions, output: Output): string[] 
   if (!GENERATORS_WITH_TEMPLATES.includes(options.generator)) {
     throw new BackdevError('OPTION_INVALID', `no templates for "${options.generator}" (choose one of: ${GENERATORS_WITH_TEMPLATES.join(', ')})`);
   }
-  const dest = path.resolve(options.cwd ?? process.cwd(), options.to, options.generator);
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const dest = path.resolve(cwd, options.to, options.generator);
   const files = listTemplates(options.generator);
   const clashes = files.filter((f) => existsSync(path.join(dest, f)));
   if (clashes.length > 0 && !options.force) {
@@ -35,7 +36,7 @@ export function ejectTemplates(options: EjectOptions, output: Output): string[] 
     mkdirSync(path.dirname(target), { recursive: true });
     copyFileSync(path.join(BUNDLED_TEMPLATES, options.generator, f), target);
   }
-  output.out(`templates: copied ${files.length} ${options.generator} templates to ${path.relative(process.cwd(), dest) || '.'}`);
+  output.out(`templates: copied ${files.length} ${options.generator} templates to ${path.relative(cwd, dest) || '.'}`);
   output.out(`  set "templates": ${JSON.stringify(options.to)} in backdev.config.json (or pass --templates) so runs use them;`);
   output.out(`  delete any file you did not change, so it keeps following backdev's version.`);
   return files;

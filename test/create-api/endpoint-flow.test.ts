@@ -66,11 +66,12 @@ describe('--endpoint', () => {
     expect(snapshotTree(dir)).toEqual(before);
   });
 
-  it('a different description of an existing resource is refused', async () => {
+  it('a different definition of a field the resource has is refused', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'title:string'], dir);
+    const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:integer'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BACKDEV_ENDPOINT_EXISTS');
+    expect(r.stderr).toContain('field "name" of Product');
     expect(snapshotTree(dir)).toEqual(before);
   });
 });

@@ -525,7 +525,7 @@ describe('addEndpoint on JSON', () => {
   it('is idempotent', () => {
     const first = addEndpoint(SRC, 'openapi.json', 'products', FIELDS);
     const again = addEndpoint(first.text, 'openapi.json', 'products', FIELDS);
-    expect(again).toEqual({ ...first, changed: false });
+    expect(again).toEqual({ ...first, changed: false, existing: true });
   });
 
   it('reports JSON syntax errors with their line and column', () => {

@@ -32,6 +32,10 @@ beforeAll(async () => {
     const add = await backdev(['create-api', '--endpoint', endpoint!, '--fields', fields!], dir);
     expect(add.code, add.stderr).toBe(0);
   }
+  // A field added to the existing resource: a second migration adds its column.
+  const evolve = await backdev(['create-api', '--endpoint', 'products', '--fields', 'color:enum(red|blue)?'], dir);
+  expect(evolve.code, evolve.stderr).toBe(0);
+  expect(evolve.stdout).toContain('db/migrations/0003_add_products_color.ts');
   admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`create database ${pgName}`);
@@ -131,6 +135,34 @@ describe.each(databases)('client faults on a generated CRUD project, on %s', (_n
     const first = (await p.app.inject({ method: 'GET', url: '/products?limit=1' })).json() as { nextCursor: string };
     const next = await p.app.inject({ method: 'GET', url: `/products?limit=1&cursor=${first.nextCursor}` });
     expect(next.statusCode, next.body).toBe(200);
+  });
+
+  it('a malformed cursor is a 400 at /query/cursor, not the first page', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    for (const cursor of ['abc', b64('not json'), b64('{"createdAt":"2024-01-01T00:00:00.000Z","id":"x"}'), b64('[]'), b64(`["${productId}"]`), 'a+b/c==']) {
+      await expectProblem({ method: 'GET', url: `/products?cursor=${encodeURIComponent(cursor)}` }, 400, '/query/cursor');
+    }
+  });
+
+  it('PATCH with null clears an optional field (stored as NULL), and the resource then leaves it out as the spec says', async () => {
+    const created = await p.app.inject({ method: 'POST', url: '/products', payload: { name: 'vase', price: 3, category: 'a', stock: 4, released: '2024-01-31', color: 'red' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    const cleared = await p.app.inject({ method: 'PATCH', url: `/products/${id}`, payload: { stock: null, released: null, color: null } });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    for (const res of [cleared, await p.app.inject({ method: 'GET', url: `/products/${id}` })]) {
+      const body = res.json() as Record<string, unknown>;
+      expect(body).toMatchObject({ id, name: 'vase', price: 3, category: 'a' });
+      for (const k of ['stock', 'released', 'color']) expect(body, k).not.toHaveProperty(k);
+    }
+    const row = await p.db.selectFrom('products').select(['stock', 'released', 'color']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ stock: null, released: null, color: null });
+    // A required field cannot be cleared.
+    await expectProblem({ method: 'PATCH', url: `/products/${id}`, payload: { name: null } }, 400, '/body/name');
+    await expectProblem({ method: 'PATCH', url: `/products/${id}`, payload: { color: 'green' } }, 400, '/body/color');
+    const review = await p.app.inject({ method: 'PATCH', url: `/reviews/${reviewId}`, payload: { body: null } });
+    expect(review.statusCode, review.body).toBe(200);
+    expect(review.json()).not.toHaveProperty('body');
   });
 
   it('a NUL byte in any text field is a 400 naming the field', async () => {

@@ -11,8 +11,13 @@ import { registerRoutes, type RegisterRoutesOptions } from './generated/routes.g
 
 export interface AppOptions extends RegisterRoutesOptions {
   logger?: FastifyServerOptions['logger'];
-  /** Serve Swagger UI at /docs (default true). */
+  /** Serve Swagger UI at /docs and the spec at /docs/json (default true). */
   docs?: boolean;
+  /**
+   * /docs and /docs/json answer without credentials whatever the spec's `security` says (default true);
+   * false: they need what the document's `security` asks for, like the operations without their own.
+   */
+  docsPublic?: boolean;
   /** Enforce the spec's security once `backdev add-auth` has wired it in (default true; tests of validation turn it off). */
   auth?: boolean;
 }
@@ -27,11 +32,19 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     frameworkErrors,
   });
   if (options.docs !== false) {
-    await app.register(swagger, {
-      mode: 'static',
-      specification: { document: openapiDocument() as never },
+    await app.register(async (docs) => {
+      if (options.docsPublic !== false) {
+        // Marked public: the auth hook (backdev add-auth) lets the docs through.
+        docs.addHook('onRoute', (route) => {
+          route.config = Object.assign({}, route.config, { public: true });
+        });
+      }
+      await docs.register(swagger, {
+        mode: 'static',
+        specification: { document: openapiDocument() as never },
+      });
+      await docs.register(swaggerUi, { routePrefix: '/docs' });
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
   }
   await registerRoutes(app, options);
   return app;

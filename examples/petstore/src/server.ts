@@ -1,27 +1,13 @@
 /**
- * Starts the server on PORT (default 3000) and HOST (default 127.0.0.1; use 0.0.0.0 in a container).
- * This file is yours: backdev created it and never rewrites it.
+ * Starts the server: PORT (default 3000), HOST (default 127.0.0.1; use 0.0.0.0 in a container) and
+ * LOG_LEVEL (default info), from the environment or from .env (the environment wins). `--migrate` (npm run
+ * dev, npm start) applies pending migrations first; `--pretty` (npm run dev) prints logs for people. A
+ * configuration mistake, a database in use or a taken port is printed as one block, with exit status 1.
+ * See backdev/runtime/server. This file is yours: backdev created it and never rewrites it.
  */
-import { buildApp } from './app.js';
+import { startServer } from 'backdev/runtime/server';
 
-const port = Number(process.env.PORT ?? 3000);
-const host = process.env.HOST ?? '127.0.0.1';
-
-const app = await buildApp();
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    app.log.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
-
-try {
-  await app.listen({ port, host });
-} catch (err) {
-  app.log.error(err);
-  process.exit(1);
-}
+await startServer({
+  // The app is imported once .env is loaded: modules that read the environment when they load see it.
+  buildApp: async (options) => (await import('./app.js')).buildApp(options),
+});

@@ -15,8 +15,14 @@ const EXPRESSIONS = ['gen_random_uuid()', 'now()'] as const;
 const ON_DELETE = ['cascade', 'set null', 'restrict'] as const;
 const MAX_VARCHAR = 10485760;
 
-export function serializeSnapshot(schema: DbSchema): string {
-  return `${JSON.stringify(sortKeys(schema), null, 2)}\n`;
+/**
+ * `models`: the fingerprint of each spec schema the design was made from (see drift.ts), so that
+ * create-api can tell when a table-backed schema changed without a new design. Not part of `DbSchema`:
+ * parseSnapshot leaves it out.
+ */
+export function serializeSnapshot(schema: DbSchema, models?: Readonly<Record<string, string>>): string {
+  const data = models && Object.keys(models).length > 0 ? { ...schema, models } : schema;
+  return `${JSON.stringify(sortKeys(data), null, 2)}\n`;
 }
 
 function sortKeys(value: unknown): unknown {

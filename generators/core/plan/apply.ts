@@ -38,6 +38,8 @@ export interface ApplyReport {
   changed: boolean;
   /** Unified diff of every change (dry run only). */
   diff: string;
+  /** Files whose entry in .backdev/manifest.json changes (or would change). */
+  records: string[];
 }
 
 type Action = { kind: 'write'; path: string; content: string; old: string | undefined } | { kind: 'remove'; path: string; old: string };
@@ -119,6 +121,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     warnings: list.flatMap((p) => p.warnings),
     changed: false,
     diff: '',
+    records: [],
   };
   const actions: Action[] = [];
   const edited: string[] = [];
@@ -134,7 +137,11 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     const entry = manifest.files[file.path];
     decide(file, disk, entry?.hash, entry !== undefined);
     if (file.ownership === 'user-edit') continue;
-    const recorded: ManifestEntry = { generator, ownership: file.ownership };
+    // The file stays its creator's; another generator writing into it is added to `sharedWith`.
+    const owner = entry?.generator ?? generator;
+    const shared = new Set(entry?.sharedWith ?? []);
+    if (generator !== owner) shared.add(generator);
+    const recorded: ManifestEntry = { generator: owner, ...(shared.size > 0 ? { sharedWith: [...shared].sort() } : {}), ownership: file.ownership };
     if (file.ownership === 'generated') recorded.hash = hashContent(file.content);
     if (file.inputHash) recorded.inputHash = file.inputHash;
     next.files[file.path] = recorded;
@@ -167,11 +174,19 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     (disk === file.content && file.ownership !== 'append-only' ? report.unchanged : report.skipped).push(file.path);
   }
 
-  // Stale files: recorded for this generator, no longer planned.
+  // Stale files: recorded for this run's generators, no longer planned.
   for (const [rel, entry] of Object.entries(manifest.files)) {
     // Append-only files (migrations) are written once and stay recorded: a run that adds nothing to them
     // does not make them stale.
-    if (!generators.has(entry.generator) || planned.has(rel) || entry.ownership === 'append-only') continue;
+    if (planned.has(rel) || entry.ownership === 'append-only') continue;
+    const writers = [entry.generator, ...(entry.sharedWith ?? [])];
+    if (!writers.some((g) => generators.has(g))) continue;
+    // Still written by another generator: only this run's generators leave the record.
+    const others = writers.filter((g) => !generators.has(g));
+    if (others.length > 0) {
+      next.files[rel] = { ...entry, generator: others[0]!, sharedWith: others.slice(1) };
+      continue;
+    }
     delete next.files[rel];
     const disk = files.read(rel);
     if (disk === undefined) continue;
@@ -196,6 +211,12 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   }
 
   const manifestOut = serializeManifest(next);
+  // Paths whose record changes (shown by --check / --dry-run even when no file does).
+  const before = JSON.parse(serializeManifest(manifest)) as Manifest;
+  const after = JSON.parse(manifestOut) as Manifest;
+  report.records = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])]
+    .filter((rel) => JSON.stringify(before.files[rel]) !== JSON.stringify(after.files[rel]))
+    .sort();
   if (actions.length > 0 || manifestOut !== manifestText) {
     actions.push({ kind: 'write', path: MANIFEST_PATH, content: manifestOut, old: manifestText });
   }

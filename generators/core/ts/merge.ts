@@ -136,3 +136,32 @@ export function insertBeforeCall(
   const withStatement = `${text.slice(0, lineStart)}${statement.split('\n').map((l) => indent + l).join('\n')}\n${text.slice(lineStart)}`;
   return addImports(withStatement, imports);
 }
+
+/**
+ * Property names of the object literals assigned to a property `key` anywhere in the module (e.g. the
+ * `verifiers: { … }` of src/auth.ts); undefined when there is no such object literal.
+ */
+export function objectLiteralKeys(text: string, key: string): Set<string> | undefined {
+  const file = parse(text);
+  let found: Set<string> | undefined;
+  for (const prop of file.getDescendantsOfKind(SyntaxKind.PropertyAssignment)) {
+    if (prop.getName() !== key && prop.getName() !== JSON.stringify(key)) continue;
+    const literal = prop.getInitializer()?.asKind(SyntaxKind.ObjectLiteralExpression);
+    if (!literal) continue;
+    found ??= new Set();
+    for (const p of literal.getProperties()) {
+      const named = p.asKind(SyntaxKind.PropertyAssignment) ?? p.asKind(SyntaxKind.ShorthandPropertyAssignment);
+      if (!named) continue;
+      const name = named.getNameNode();
+      found.add(name.asKind(SyntaxKind.StringLiteral)?.getLiteralText() ?? name.asKind(SyntaxKind.NoSubstitutionTemplateLiteral)?.getLiteralText() ?? name.getText());
+    }
+  }
+  return found;
+}
+
+/** The source text of the top-level function `name` (with its JSDoc), or undefined. */
+export function functionText(text: string, name: string): string | undefined {
+  const fn = parse(text).getFunction(name);
+  if (!fn) return undefined;
+  return text.slice(fn.getStart(true), fn.getEnd());
+}

@@ -181,6 +181,15 @@ export function editJson(text: string, root: JsonValue, plan: Plan): string {
     for (const [key, value] of plan.securitySchemes) schemes.set(key, asJson(value));
   }
   if (plan.tag !== undefined) (top.get('tags') as JsonValue[]).push(asJson(plan.tag));
+  for (const { path, entries } of plan.inserts ?? []) {
+    const map = path.reduce(mapAt, top);
+    for (const [key, value] of entries) map.set(key, asJson(value));
+  }
+  for (const { path, items } of plan.appends ?? []) {
+    const list = path.reduce<JsonValue | undefined>((node, key) => (node instanceof Map ? node.get(key) : undefined), top);
+    if (!Array.isArray(list)) throw new Error(`no list at ${path.join('.')}`);
+    for (const item of items) list.push(asJson(item));
+  }
 
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const indent = /\n([ \t]+)\S/.exec(text)?.[1] ?? '  ';

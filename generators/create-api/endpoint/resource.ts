@@ -46,12 +46,17 @@ export interface Plan {
   tag: Obj | undefined;
   /** Entries to append to `components.securitySchemes` (add-auth). */
   securitySchemes?: [string, Obj][];
+  /** Entries to append to existing mappings deeper in the document (new fields of an existing resource). */
+  inserts?: { path: string[]; entries: [string, unknown][] }[];
+  /** Items to append to existing sequences (the `required` lists of an existing resource's schemas). */
+  appends?: { path: string[]; items: unknown[] }[];
 }
 
 const ref = (name: string): Obj => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Obj): Obj => ({ 'application/json': { schema } });
 
-function fieldSchema(field: FieldSpec, withDefault: boolean): Obj {
+/** The schema of a field's property (in `<Name>` and `<Name>Create`: with its default). */
+export function fieldSchema(field: FieldSpec, withDefault: boolean): Obj {
   const s: Obj = {};
   switch (field.type) {
     case 'string':
@@ -111,6 +116,23 @@ function fieldSchema(field: FieldSpec, withDefault: boolean): Obj {
   if (field.unique) s['x-backdev-unique'] = true;
   if (field.index) s['x-backdev-index'] = true;
   return s;
+}
+
+/**
+ * The schema of a field's property in `<Name>Update`: no default, and an optional field also takes `null`,
+ * which clears it (the column is set to NULL; the resource then leaves the property out).
+ */
+export function updateFieldSchema(field: FieldSpec, openapi31: boolean): Obj {
+  const s = fieldSchema(field, false);
+  if (!field.optional) return s;
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'type' && openapi31) out.type = [v, 'null'];
+    else if (k === 'enum') out.enum = [...(v as unknown[]), null];
+    else out[k] = v;
+    if (k === 'type' && !openapi31) out.nullable = true;
+  }
+  return out;
 }
 
 function article(phrase: string): string {
@@ -185,7 +207,13 @@ export function buildAdditions(names: ResourceNames, fields: FieldSpec[], openap
     additionalProperties: false,
   };
   // No `default` here: Ajv's useDefaults (Fastify's default) would reset omitted fields on every PATCH.
-  const update: Obj = { type: 'object', properties: fieldProps(false), additionalProperties: false, minProperties: 1 };
+  // An optional field takes `null` (it clears the field).
+  const update: Obj = {
+    type: 'object',
+    properties: Object.fromEntries(fields.map((f) => [f.name, updateFieldSchema(f, openapi31)])),
+    additionalProperties: false,
+    minProperties: 1,
+  };
   const page: Obj = {
     type: 'object',
     required: ['items', 'nextCursor'],

@@ -110,11 +110,12 @@ export function editYaml(text: string, source: Document.Parsed, plan: Plan): str
   // The reference edit, with the Document API.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (isMap(doc.contents) && doc.contents.flow) doc.contents.flow = false;
-  const targets: [string[], [string, Obj][]][] = [
+  const targets: [string[], [string, unknown][]][] = [
     [['paths'], plan.paths],
     [['components', 'schemas'], plan.schemas],
     [['components', 'responses'], plan.responses ?? []],
     [['components', 'securitySchemes'], plan.securitySchemes ?? []],
+    ...(plan.inserts ?? []).map(({ path, entries }): [string[], [string, unknown][]] => [path, entries]),
   ];
   for (const [path, entries] of targets) {
     if (entries.length === 0) continue;
@@ -138,9 +139,14 @@ export function editYaml(text: string, source: Document.Parsed, plan: Plan): str
     if (tags.flow && tags.items.length === 0) tags.flow = false;
     tags.add(createNode(doc, plan.tag));
   }
+  for (const { path, items } of plan.appends ?? []) {
+    const seq = doc.getIn(path, true);
+    if (!isSeq(seq)) throw new Error(`no list at ${path.join('.')}`);
+    for (const item of items) seq.add(createNode(doc, item));
+  }
   const expected = JSON.stringify(doc.toJS({ maxAliasCount: -1 }));
 
-  const spliced = spliceYaml(text, source, targets, plan.tag, style);
+  const spliced = spliceYaml(text, source, targets, plan.tag, style, plan.appends ?? []);
   if (spliced !== undefined) {
     const check = parseDocument(spliced, { uniqueKeys: true, prettyErrors: false });
     if (check.errors.length === 0 && JSON.stringify(check.toJS({ maxAliasCount: -1 })) === expected) return spliced;
@@ -160,6 +166,8 @@ interface Splice {
 function renderBlock(value: unknown, column: number, style: YamlStyle): string {
   const doc = new Document();
   doc.contents = createNode(doc, value) as typeof doc.contents;
+  // Items appended to a block sequence are block items, even scalars.
+  if (isSeq(doc.contents)) doc.contents.flow = false;
   const body = doc.toString(toStringOptions(style));
   const pad = ' '.repeat(column);
   return body
@@ -170,7 +178,7 @@ function renderBlock(value: unknown, column: number, style: YamlStyle): string {
     .concat('\n');
 }
 
-function nest(path: string[], entries: [string, Obj][]): Map<string, unknown> {
+function nest(path: string[], entries: [string, unknown][]): Map<string, unknown> {
   let value = new Map<string, unknown>(entries);
   for (let i = path.length - 1; i >= 0; i--) value = new Map<string, unknown>([[path[i]!, value]]);
   return value;
@@ -183,9 +191,10 @@ function nest(path: string[], entries: [string, Obj][]): Map<string, unknown> {
 function spliceYaml(
   text: string,
   doc: Document.Parsed,
-  targets: [string[], [string, Obj][]][],
+  targets: [string[], [string, unknown][]][],
   tag: Obj | undefined,
   style: YamlStyle,
+  appends: { path: string[]; items: unknown[] }[] = [],
 ): string | undefined {
   const root = doc.contents;
   if (!isMap(root) || root.flow) return undefined;
@@ -269,6 +278,32 @@ function spliceYaml(
       const dash = dashColumn(text, seq.items[0]);
       if (dash === undefined || !seq.range) return undefined;
       splices.push(insertAfter(text, seq.range[1], renderBlock([tag], dash, style), dash));
+    }
+  }
+
+  for (const { path, items } of appends) {
+    let node: unknown = root;
+    for (const key of path) node = isMap(node) ? findPair(node, key)?.value : undefined;
+    if (!isSeq(node) || !node.range) return undefined;
+    const seq = node;
+    const range = node.range;
+    if (seq.flow) {
+      // `required: [id, title]`: add `, dueDate` before the closing bracket.
+      const close = range[1] - 1;
+      if (text[close] !== ']') return undefined;
+      let before = close;
+      while (before > 0 && /\s/.test(text[before - 1]!)) before--;
+      const rendered = items.map((item) => {
+        const one = new Document();
+        one.contents = createNode(one, item) as typeof one.contents;
+        return one.toString({ ...toStringOptions(style), lineWidth: 0 }).trim();
+      });
+      const prefix = seq.items.length === 0 ? '' : ', ';
+      splices.push({ start: before, end: before, text: prefix + rendered.join(', '), column: Infinity });
+    } else {
+      const dash = dashColumn(text, seq.items[0]);
+      if (dash === undefined) return undefined;
+      splices.push(insertAfter(text, range[1], renderBlock(items, dash, style), dash));
     }
   }
 

@@ -11,6 +11,7 @@ import {
   ABSENT_BODY,
   classifyError,
   createValidatorCompiler,
+  isJsonMediaType,
   parseFormBody,
   problemDetails,
   PROBLEM_CONTENT_TYPE,
@@ -282,10 +283,8 @@ export async function dispatch(
   if (out.headers) reply.headers(out.headers);
   if (out.contentType) reply.type(out.contentType);
   // Fastify sends a string as it is: a JSON response whose value is a string is encoded here.
-  if (typeof out.body === 'string' && out.contentType !== undefined && JSON_MEDIA_TYPE.test(out.contentType)) {
+  if (typeof out.body === 'string' && out.contentType !== undefined && isJsonMediaType(out.contentType)) {
     return reply.send(JSON.stringify(out.body));
   }
   return reply.send(out.body);
 }
-
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
