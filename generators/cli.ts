@@ -84,6 +84,11 @@ export function buildCli(
           .option('endpoint', { type: 'string', describe: 'Add a CRUD resource with this name to the spec, then generate (needs --fields); on an existing resource, add the new fields to it' })
           .option('fields', { type: 'string', describe: 'Fields of the --endpoint resource; syntax below' })
           .conflicts('check', 'dry-run')
+          .check((args) =>
+            (args.endpoint === undefined) === (args.fields === undefined)
+              ? true
+              : '--endpoint and --fields go together: --endpoint products --fields "name:string price:number"',
+          )
           .example('$0 create-api', 'regenerate inside a project')
           .example('$0 create-api --spec openapi.yaml --out server', 'generate into ./server')
           .example('$0 create-api --endpoint products --fields "name:string:unique price:number stock:integer?"', 'add a resource')

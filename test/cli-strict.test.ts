@@ -36,6 +36,8 @@ const cases: Array<[string[], string]> = [
   [['create-api', '--bogus'], 'Unknown argument: bogus'],
   [['create-api', '--dryrun'], 'Unknown argument: dryrun (did you mean --dry-run?)'],
   [['create-api', '--spec'], '--spec needs a value'],
+  [['create-api', '--endpoint', 'notes'], '--endpoint and --fields go together'],
+  [['create-api', '--fields', 'title:string'], '--endpoint and --fields go together'],
   // design-database
   [['design-database', '--bogus'], 'Unknown argument: bogus'],
   [['design-database', '--modle', 'Pet'], 'Unknown argument: modle (did you mean --model?)'],
