@@ -678,7 +678,7 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
   };
   // A body Fastify's JSON parser refuses (a `__proto__` key, say) is answered 400 before validation: a
   // request with it never reaches the handler, and a 400 for it says nothing about the schema.
-  const refused = body && isJsonBody(body.mediaType) ? jsonParserRefusal(body.value) : undefined;
+  const refused = body && isJsonMediaType(body.mediaType) ? jsonParserRefusal(body.value) : undefined;
   if (refused) {
     notes.push(
       `no valid request is sent: a valid body has ${refused}, which Fastify's JSON parser refuses with 400 before validation (onProtoPoisoning / onConstructorPoisoning), so it never reaches the handler`,
@@ -746,9 +746,6 @@ function testView(api: ApiIR, op: OperationIR, validate: Validate, errorResponse
   }
   return { valid, invalid, note: notes.length > 0 ? notes.join('; ') : undefined };
 }
-
-/** Media types whose bodies Fastify parses as JSON (and refuses for prototype keys). */
-const isJsonBody = isJsonMediaType;
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 

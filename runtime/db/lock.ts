@@ -51,10 +51,18 @@ function commandLine(): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const data = JSON.parse(text) as Partial<LockHolder>;
+    return typeof data.pid === 'number' && typeof data.started === 'number' ? (data as LockHolder) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function readHolder(file: string): LockHolder | undefined {
   try {
-    const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockHolder>;
-    return typeof data.pid === 'number' && typeof data.started === 'number' ? (data as LockHolder) : undefined;
+    return parseHolder(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -155,7 +163,7 @@ export async function lockDataDir(dataDir: string, options: LockOptions = {}): P
     } catch {
       continue; // released meanwhile
     }
-    const holder = readHolder(file);
+    const holder = parseHolder(seen);
     // A lock file that cannot be read is being written (or its writer died half-way, long ago).
     if (holder ? !alive(holder) : Date.now() - mtime(file) > 5000) {
       removeStale(file, seen);

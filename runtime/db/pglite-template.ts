@@ -37,7 +37,7 @@ export async function createInMemory(PGliteClass: typeof PGlite, options: PGlite
     }
     if (saved && saved.length > 0) {
       try {
-        return await PGliteClass.create({ ...options, loadDataDir: new Blob([new Uint8Array(saved)]) });
+        return await PGliteClass.create({ ...options, loadDataDir: new Blob([saved as Uint8Array<ArrayBuffer>]) });
       } catch {
         // a damaged template: make a new one below
       }

@@ -12,7 +12,8 @@
  *   and the process exits with status 1.
  * - SIGINT / SIGTERM close the app (and so the database) before exiting.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { databaseConfigProblems, DatabaseLockedError, migrateOnStart } from '../db/index.js';
 
@@ -76,12 +77,8 @@ export async function listen(options: StartServerOptions): Promise<FastifyInstan
   const flags = new Set(options.argv ?? process.argv.slice(2));
   const envFile = options.envFile ?? '.env';
   if (envFile !== false && existsSync(envFile)) {
-    if (env === process.env) process.loadEnvFile(envFile);
-    else {
-      const { parseEnv } = await import('node:util');
-      const { readFileSync } = await import('node:fs');
-      for (const [k, v] of Object.entries(parseEnv(readFileSync(envFile, 'utf8')))) env[k] ??= v;
-    }
+    // What the environment already sets wins, as with Node's --env-file.
+    for (const [k, v] of Object.entries(parseEnv(readFileSync(envFile, 'utf8')))) env[k] ??= v;
   }
   const { port, host, level, problems } = serverSettings(env);
   if (problems.length) throw new StartupError('The server cannot start: its configuration is wrong.', problems, CONFIG_HINT);
