@@ -10,7 +10,7 @@ import type { NodePlopAPI } from 'plop';
 import { CONFIG_FILE } from './generators/core/config.js';
 import { isBackdevError } from './generators/core/errors.js';
 import { memoryOutput } from './generators/core/report.js';
-import { FIELDS_HELP } from './generators/create-api/fields.js';
+import { FIELDS_HELP } from './generators/core/resource/fields.js';
 import { runCreateApi } from './generators/create-api/run.js';
 import { runInit } from './generators/init/run.js';
 

@@ -12,8 +12,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isBackdevError } from './core/errors.js';
 import { consoleOutput, type Output } from './core/report.js';
-import { FIELDS_HELP } from './create-api/fields.js';
-import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from './templates/eject.js';
+import { FIELDS_HELP } from './core/resource/fields.js';
+import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from '../commands/templates/eject.js';
 
 const writeOptions = (y: Argv) =>
   y
@@ -186,7 +186,7 @@ export function buildCli(
           .example('$0 migrate to zero', 'revert everything')
           .epilog('The embedded database serves one process at a time: while `npm run dev` runs, migrate is refused (the dev server applies pending migrations itself when it starts).'),
       later(async (args) => {
-        const { runMigrate } = await import('./migrate/run.js');
+        const { runMigrate } = await import('../commands/migrate/run.js');
         await runMigrate({ action: args.action, target: args.target, databaseUrl: args['database-url'] }, output);
       }),
     )
@@ -297,7 +297,7 @@ export async function main(argv = hideBin(process.argv), output: Output = consol
   try {
     // `backdev plop …`: plop parses its own command line (generator name, answers, --help).
     if (argv[0] === 'plop') {
-      const { runPlop } = await import('./plop/run.js');
+      const { runPlop } = await import('../commands/plop/run.js');
       return await runPlop(argv.slice(1));
     }
     await buildCli(argv, output, (c) => (code = c), parsed).parseAsync();

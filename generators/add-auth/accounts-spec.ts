@@ -5,8 +5,9 @@
  */
 import { BackdevError } from '../core/errors.js';
 import { toPointer } from '../core/spec/pointer.js';
-import { openSpecForEdit, writeSpecEdit } from '../create-api/endpoint/index.js';
-import type { Obj, Plan } from '../create-api/endpoint/resource.js';
+import { openSpecForEdit, writeSpecEdit } from '../core/spec/edit/index.js';
+import type { Obj } from '../core/json.js';
+import type { SpecChanges } from '../core/spec/edit/changes.js';
 
 export const ACCOUNT_ACTIONS = ['register', 'login', 'refresh', 'logout'] as const;
 export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
@@ -54,7 +55,7 @@ export function addAccounts(specText: string, fileName: string): { text: string;
   const source = openSpecForEdit(specText, fileName);
   const root = source.root;
   const add = additions();
-  const plan: Plan = { paths: [], schemas: [], tag: undefined, securitySchemes: [] };
+  const plan: SpecChanges = { paths: [], schemas: [], tag: undefined, securitySchemes: [] };
   const conflicts: string[] = [];
   const check = (where: Obj, key: string, value: Obj, pointer: (string | number)[], push: () => void) => {
     const existing = Object.prototype.hasOwnProperty.call(where, key) ? where[key] : undefined;

@@ -12,8 +12,8 @@ import { applyPlan, projectFiles, type ApplyReport } from '../core/plan/apply.js
 import type { Plan } from '../core/plan/types.js';
 import { printSummary, printWarnings, type Output } from '../core/report.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
-import { addEndpoint } from './endpoint/index.js';
-import { parseFields } from './fields.js';
+import { addEndpoint } from './endpoint.js';
+import { parseFields } from '../core/resource/fields.js';
 import { GENERATOR, planCreateApi } from './plan.js';
 
 export interface CreateApiOptions {

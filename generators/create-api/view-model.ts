@@ -4,7 +4,6 @@
  * two in step). Strings that come from the spec are raw data here: templates must print them through the
  * escaping helpers (`str`, `doc`, `comment`, `json`, `key`, `ident`).
  */
-import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
 import type { Warning } from '../core/errors.js';
 import { forSerialization, type JsonSchema } from '../core/ir/json-schema.js';
@@ -12,7 +11,8 @@ import { createValidator, invalidSample, jsonParserRefusal, validSample } from '
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
 import { isJsonMediaType } from '../core/ir/build.js';
 import { words } from '../core/ir/names.js';
-import { repositoryNames } from '../design-database/view-model.js';
+import { moduleSpecifier } from '../core/module-paths.js';
+import { repositoryNames } from '../core/resource/names.js';
 import { buildErrorResponses, type ErrorMapperView, type ErrorResponseView } from './error-responses.js';
 
 export type { ErrorMapperView, ErrorResponseView } from './error-responses.js';
@@ -218,12 +218,6 @@ export interface TestView {
   note: string | undefined;
 }
 
-/** Relative module specifier from directory `fromDir` to file `toFile` (both relative to the root). */
-export function moduleSpecifier(fromDir: string, toFile: string): string {
-  let rel = path.posix.relative(fromDir, toFile);
-  if (!rel.startsWith('.')) rel = `./${rel}`;
-  return rel;
-}
 
 /**
  * `withTests`: ids of the operations that need `test` (default: all). `warnings` receives what the view

@@ -15,7 +15,7 @@ import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { loadTemplates } from '../core/render/templates.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { insertBeforeReturn } from '../core/ts/merge.js';
-import { moduleSpecifier } from '../create-api/view-model.js';
+import { moduleSpecifier } from '../core/module-paths.js';
 import { designSchema } from './mapping.js';
 import { buildDatabaseView } from './view-model.js';
 

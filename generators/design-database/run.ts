@@ -11,9 +11,9 @@ import { applyPlan, projectFiles, type ApplyReport } from '../core/plan/apply.js
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { printSummary, printWarnings, type Output } from '../core/report.js';
 import { loadSpec } from '../core/spec/load.js';
-import { resourceNames } from '../create-api/endpoint/names.js';
-import { buildAdditions } from '../create-api/endpoint/resource.js';
-import { parseFields } from '../create-api/fields.js';
+import { resourceNames } from '../core/resource/names.js';
+import { buildAdditions } from '../core/resource/additions.js';
+import { parseFields } from '../core/resource/fields.js';
 import { modelFingerprints } from '../core/db/drift.js';
 import { serializeSnapshot } from '../core/db/snapshot.js';
 import { GENERATOR, planDesignDatabase, SNAPSHOT_PATH, type DesignPlan, type ModelSelection } from './plan.js';

@@ -5,8 +5,8 @@
  * vocabulary and the enum values; templates print them once with `{{type …}}`, never edit their text.
  */
 import type { ColumnIR, DbSchema, TableIR } from '../core/db/types.js';
-import { createHash } from 'node:crypto';
-import { camelCase, kebabCase, NameTable, toFileStem, toIdentifier } from '../core/ir/names.js';
+import { NameTable, toIdentifier } from '../core/ir/names.js';
+import { repositoryNames } from '../core/resource/names.js';
 import { tsArray, tsGeneric, tsKeyword, tsLiteral, tsMapKeyword, tsNonNull, tsNullable, tsUnion, type TsKeyword, type TsType } from '../core/render/ts-type.js';
 
 export interface DesignDatabaseView {
@@ -151,14 +151,6 @@ function dbType(table: TableIR, column: ColumnIR): TsType {
 
 const TIMESTAMP_COLUMNS = new Set(['created_at', 'updated_at']);
 
-/** Names of a model's repository: its file stem (`db/repositories/<stem>.ts`), entity type and factory. */
-export function repositoryNames(model: string): { fileStem: string; entity: string; factory: string } {
-  const entity = toIdentifier(model, 'pascal', 'Entity');
-  // A long name is cut with a hash of the whole, so that two models never share a file.
-  let fileStem = kebabCase(model) || 'model';
-  if (fileStem.length > 80) fileStem = `${fileStem.slice(0, 70).replace(/-+$/, '')}-${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
-  return { fileStem: toFileStem(fileStem, 'model'), entity, factory: `${camelCase(entity) || 'entity'}Repository` };
-}
 
 export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: string) => ReadonlySet<string> | undefined): DesignDatabaseView {
   const types = new NameTable({ reserved: ['Database', 'Generated', 'ColumnType'] });

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { addEndpoint } from '../../generators/create-api/endpoint/index.js';
-import { parseFields } from '../../generators/create-api/fields.js';
+import { addEndpoint } from '../../generators/create-api/endpoint.js';
+import { parseFields } from '../../generators/core/resource/fields.js';
 import { runInit } from '../../generators/init/run.js';
 import { backdev, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 

@@ -2,14 +2,9 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { BackdevError } from '../../generators/core/errors.js';
-import {
-  addEndpoint,
-  pluralize,
-  resourceNames,
-  singularize,
-  type EndpointEdit,
-} from '../../generators/create-api/endpoint/index.js';
-import { parseFields } from '../../generators/create-api/fields.js';
+import { addEndpoint, type EndpointEdit } from '../../generators/create-api/endpoint.js';
+import { pluralize, resourceNames, singularize } from '../../generators/core/resource/names.js';
+import { parseFields } from '../../generators/core/resource/fields.js';
 
 /** The pattern of string and text fields: no U+0000 (the spec holds the regex escape, not the character). */
 const NO_NUL = '^[^\\u0000]*$';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BackdevError } from '../../generators/core/errors.js';
-import { FIELD_TYPES, FIELDS_HELP, parseFields, type FieldSpec } from '../../generators/create-api/fields.js';
+import { FIELD_TYPES, FIELDS_HELP, parseFields, type FieldSpec } from '../../generators/core/resource/fields.js';
 
 const field = (name: string, type: FieldSpec['type'], extra: Partial<FieldSpec> = {}): FieldSpec => ({
   name,

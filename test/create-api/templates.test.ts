@@ -7,7 +7,7 @@ import { BackdevError } from '../../generators/core/errors.js';
 import { BUNDLED_TEMPLATES, listTemplates, loadTemplates } from '../../generators/core/render/templates.js';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runCreateApi } from '../../generators/create-api/run.js';
-import { ejectTemplates } from '../../generators/templates/eject.js';
+import { ejectTemplates } from '../../commands/templates/eject.js';
 import { cleanup, REPO, SPECS, tempDir } from '../helpers.js';
 
 const dirs: string[] = [];

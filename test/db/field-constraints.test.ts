@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATE_PATTERN, DATE_TIME_PATTERN, FIELDS_HELP, INDEXED_TEXT_MAX_LENGTH, NO_NUL_PATTERN } from '../../generators/create-api/fields.js';
+import { DATE_PATTERN, DATE_TIME_PATTERN, FIELDS_HELP, INDEXED_TEXT_MAX_LENGTH, NO_NUL_PATTERN } from '../../generators/core/resource/fields.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const ajv = addFormats(new Ajv({ allErrors: true }));

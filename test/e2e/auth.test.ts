@@ -15,7 +15,7 @@ import { Ajv } from 'ajv';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROBLEM_SCHEMA } from '../../generators/create-api/endpoint/resource.js';
+import { PROBLEM_SCHEMA } from '../../generators/core/resource/additions.js';
 import { createApiKeyStore, hashPassword } from '../../runtime/auth/index.js';
 import { backdev, cleanup, installProject, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
 

@@ -7,7 +7,7 @@
  * code, no `4XX`, no `default`), the server cannot answer within the spec; any 4xx is accepted then, and
  * its body must be a problem details object (the servers' one error format).
  */
-import { PROBLEM_SCHEMA as RESOURCE_PROBLEM_SCHEMA } from '../../../generators/create-api/endpoint/resource.js';
+import { PROBLEM_SCHEMA as RESOURCE_PROBLEM_SCHEMA } from '../../../generators/core/resource/additions.js';
 import type { RequestKind } from './requests.js';
 import type { Schema, SchemaSet } from './schema.js';
 import { declaredResponse, declaresClientErrors, declaresRefusal, isJsonMediaType, type OperationSpec } from './spec.js';

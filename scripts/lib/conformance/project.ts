@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCreateApi } from '../../../generators/create-api/run.js';
 import { runInit } from '../../../generators/init/run.js';
-import { runMigrate } from '../../../generators/migrate/run.js';
+import { runMigrate } from '../../../commands/migrate/run.js';
 import { memoryOutput } from '../../../generators/core/report.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -5,9 +5,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BackdevError } from '../core/errors.js';
-import { BUNDLED_TEMPLATES, listTemplates } from '../core/render/templates.js';
-import type { Output } from '../core/report.js';
+import { BackdevError } from '../../generators/core/errors.js';
+import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
+import type { Output } from '../../generators/core/report.js';
 
 export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'create-api', 'design-database', 'init'];
 

@@ -5,10 +5,10 @@
  * what is actually appended.
  */
 
-import { DATE_PATTERN, DATE_TIME_PATTERN, INDEXED_TEXT_MAX_LENGTH, NO_NUL_PATTERN, type FieldSpec } from '../fields.js';
+import { DATE_PATTERN, DATE_TIME_PATTERN, INDEXED_TEXT_MAX_LENGTH, NO_NUL_PATTERN, type FieldSpec } from './fields.js';
+import type { Obj } from '../json.js';
 import type { ResourceNames } from './names.js';
 
-export type Obj = { [key: string]: unknown };
 
 export interface Additions {
   schemas: [string, Obj][];
@@ -35,22 +35,6 @@ export const DEFAULT_PROBLEM_NAMES: ProblemNames = {
   responses: { BadRequest: 'BadRequest', NotFound: 'NotFound', Conflict: 'Conflict', UnprocessableContent: 'UnprocessableContent' },
 };
 
-export interface Plan {
-  /** Entries to append to `paths`. */
-  paths: [string, Obj][];
-  /** Entries to append to `components.schemas`. */
-  schemas: [string, Obj][];
-  /** Entries to append to `components.responses`. */
-  responses?: [string, Obj][];
-  /** Item to append to the top-level `tags` list. */
-  tag: Obj | undefined;
-  /** Entries to append to `components.securitySchemes` (add-auth). */
-  securitySchemes?: [string, Obj][];
-  /** Entries to append to existing mappings deeper in the document (new fields of an existing resource). */
-  inserts?: { path: string[]; entries: [string, unknown][] }[];
-  /** Items to append to existing sequences (the `required` lists of an existing resource's schemas). */
-  appends?: { path: string[]; items: unknown[] }[];
-}
 
 const ref = (name: string): Obj => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Obj): Obj => ({ 'application/json': { schema } });

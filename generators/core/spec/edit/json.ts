@@ -3,9 +3,10 @@
  * and re-serialised with the file's indentation.
  */
 
-import { BackdevError } from '../../core/errors.js';
-import { locateOffset } from '../../core/spec/locate.js';
-import type { Obj, Plan } from './resource.js';
+import { BackdevError } from '../../errors.js';
+import { locateOffset } from '../locate.js';
+import type { Obj } from '../../json.js';
+import type { SpecChanges } from './changes.js';
 
 /** A number kept as written, so re-serialising does not change `1.0` or big integers. */
 class JsonNumber {
@@ -154,7 +155,7 @@ function stringifyJson(value: unknown, indent: string, eol: string, depth = 0): 
   return JSON.stringify(value);
 }
 
-export function editJson(text: string, root: JsonValue, plan: Plan): string {
+export function editJson(text: string, root: JsonValue, plan: SpecChanges): string {
   const top = root as Map<string, JsonValue>;
   const mapAt = (parent: Map<string, JsonValue>, key: string): Map<string, JsonValue> => {
     const existing = parent.get(key);

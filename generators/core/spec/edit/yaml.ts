@@ -5,9 +5,10 @@
 
 import { Document, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit, Scalar } from 'yaml';
 import type { Pair, ToStringOptions, YAMLMap, YAMLSeq } from 'yaml';
-import { BackdevError } from '../../core/errors.js';
-import { locateOffset } from '../../core/spec/locate.js';
-import type { Obj, Plan } from './resource.js';
+import { BackdevError } from '../../errors.js';
+import { locateOffset } from '../locate.js';
+import type { Obj } from '../../json.js';
+import type { SpecChanges } from './changes.js';
 
 export function parseYaml(text: string, fileName: string): Document.Parsed {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
@@ -103,7 +104,7 @@ function createNode(doc: Document, value: unknown) {
  * the Document-API result is stringified instead, which keeps comments, order and quoting but may reflow
  * some lines.
  */
-export function editYaml(text: string, source: Document.Parsed, plan: Plan): string {
+export function editYaml(text: string, source: Document.Parsed, plan: SpecChanges): string {
   const style = detectYamlStyle(text, source);
   const options = toStringOptions(style);
 

@@ -3,7 +3,9 @@
  * operationId names derived from an endpoint name such as `blog-posts`.
  */
 
-import { BackdevError } from '../../core/errors.js';
+import { createHash } from 'node:crypto';
+import { BackdevError } from '../errors.js';
+import { camelCase, kebabCase, toFileStem, toIdentifier } from '../ir/names.js';
 
 export interface ResourceNames {
   /** Lower-case words of the singular form: `['blog', 'post']`. */
@@ -115,4 +117,13 @@ export function resourceNames(endpoint: string): ResourceNames {
       delete: `delete${schemaName}`,
     },
   };
+}
+
+/** Names of a model's repository: its file stem (`db/repositories/<stem>.ts`), entity type and factory. */
+export function repositoryNames(model: string): { fileStem: string; entity: string; factory: string } {
+  const entity = toIdentifier(model, 'pascal', 'Entity');
+  // A long name is cut with a hash of the whole, so that two models never share a file.
+  let fileStem = kebabCase(model) || 'model';
+  if (fileStem.length > 80) fileStem = `${fileStem.slice(0, 70).replace(/-+$/, '')}-${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
+  return { fileStem: toFileStem(fileStem, 'model'), entity, factory: `${camelCase(entity) || 'entity'}Repository` };
 }

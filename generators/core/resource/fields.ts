@@ -8,7 +8,7 @@
  * the input with a caret line under the token.
  */
 
-import { BackdevError } from '../core/errors.js';
+import { BackdevError } from '../errors.js';
 
 export type FieldType =
   | 'string'

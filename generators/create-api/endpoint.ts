@@ -4,12 +4,11 @@
  * given as text, and returns the new text.
  */
 
-import { BackdevError } from '../../core/errors.js';
-import { toPointer } from '../../core/spec/pointer.js';
-import type { FieldSpec } from '../fields.js';
-import { editJson, parseJson, toPlain, type JsonValue } from './json-edit.js';
-import { resourceNames, type ResourceNames } from './names.js';
-import { refError } from '../fields.js';
+import { BackdevError } from '../core/errors.js';
+import { toPointer } from '../core/spec/pointer.js';
+import type { FieldSpec } from '../core/resource/fields.js';
+import { resourceNames, type ResourceNames } from '../core/resource/names.js';
+import { refError } from '../core/resource/fields.js';
 import {
   buildAdditions,
   DEFAULT_PROBLEM_NAMES,
@@ -19,14 +18,11 @@ import {
   PROBLEM_SCHEMA,
   problemResponses,
   type Additions,
-  type Obj,
-  type Plan,
   type ProblemNames,
-} from './resource.js';
-import { editYaml, parseYaml } from './yaml-edit.js';
+} from '../core/resource/additions.js';
+import { openSpecForEdit, writeSpecEdit, type SpecChanges } from '../core/spec/edit/index.js';
+import { deepEqual, isObject as isObj, own, type Obj } from '../core/json.js';
 
-export { pluralize, resourceNames, singularize } from './names.js';
-export type { ResourceNames } from './names.js';
 
 export interface EndpointEdit {
   /** The new spec text (the input itself when nothing changed). */
@@ -136,7 +132,7 @@ function checkRefs(root: Obj, self: string, fields: FieldSpec[], options: Endpoi
  * an error. A required field without a default is refused: the table may have rows, which would have no
  * value for it. Returns the names of the fields added.
  */
-function planNewFields(root: Obj, model: string, fields: FieldSpec[], openapi31: boolean, fileName: string, plan: Plan): string[] {
+function planNewFields(root: Obj, model: string, fields: FieldSpec[], openapi31: boolean, fileName: string, plan: SpecChanges): string[] {
   const schemas = schemasOf(root);
   const [mainName, createName, updateName] = RESOURCE_SCHEMAS(model) as [string, string, string];
   const main = own(schemas, mainName) as Obj;
@@ -188,7 +184,7 @@ function planNewFields(root: Obj, model: string, fields: FieldSpec[], openapi31:
   }
   if (added.length === 0) return [];
   const at = (name: string, ...rest: string[]) => ['components', 'schemas', name, ...rest];
-  const inserts: NonNullable<Plan['inserts']> = [
+  const inserts: NonNullable<SpecChanges['inserts']> = [
     { path: at(mainName, 'properties'), entries: added.map((f) => [f.name, fieldSchema(f, true)]) },
     { path: at(createName, 'properties'), entries: added.filter((f) => !own(create.properties as Obj, f.name)).map((f) => [f.name, fieldSchema(f, true)]) },
     {
@@ -196,7 +192,7 @@ function planNewFields(root: Obj, model: string, fields: FieldSpec[], openapi31:
       entries: added.filter((f) => !own(update.properties as Obj, f.name)).map((f) => [f.name, updateFieldSchema(f, openapi31)]),
     },
   ];
-  const appends: NonNullable<Plan['appends']> = [];
+  const appends: NonNullable<SpecChanges['appends']> = [];
   // A required new field has a default, so only `<Name>` requires it (create takes the default).
   const requiredNew = added.filter((f) => !f.optional).map((f) => f.name);
   if (requiredNew.length > 0) {
@@ -211,56 +207,6 @@ function planNewFields(root: Obj, model: string, fields: FieldSpec[], openapi31:
 function describeField(f: FieldSpec): string {
   const type = f.type === 'enum' ? `enum(${(f.enumValues ?? []).join('|')})` : f.type === 'ref' ? `ref(${f.ref})` : f.type;
   return [f.name, type + (f.optional ? '?' : ''), ...(f.unique ? ['unique'] : []), ...(f.index ? ['index'] : []), ...(f.default !== undefined ? [`default=${String(f.default)}`] : [])].join(':');
-}
-
-/** A spec text parsed for editing: JSON (order kept) or a YAML document (comments and layout kept). */
-export interface SpecSource {
-  bom: string;
-  text: string;
-  json: JsonValue | undefined;
-  yamlDoc: ReturnType<typeof parseYaml> | undefined;
-  root: Obj;
-  openapi31: boolean;
-}
-
-export function openSpecForEdit(specText: string, fileName: string): SpecSource {
-  const bom = specText.startsWith('\uFEFF') ? '\uFEFF' : '';
-  const text = specText.slice(bom.length);
-  // A `.json` file is JSON; another file is JSON when it starts with `{` and parses as JSON (else it is YAML,
-  // possibly in flow style).
-  let json: JsonValue | undefined;
-  if (/\.json$/i.test(fileName)) json = parseJson(text, fileName);
-  else if (text.trimStart().startsWith('{')) {
-    try {
-      json = parseJson(text, fileName);
-    } catch {
-      json = undefined;
-    }
-  }
-  const yamlDoc = json !== undefined ? undefined : parseYaml(text, fileName);
-  const spec = json !== undefined ? toPlain(json) : (yamlDoc!.toJS({ maxAliasCount: -1 }) as unknown);
-  const openapi31 = checkOpenApi(spec, fileName);
-  const root = spec as Obj;
-  for (const [key, where] of [
-    ['paths', root],
-    ['components', root],
-    ['schemas', root.components],
-  ] as const) {
-    const value = isObj(where) ? where[key] : undefined;
-    if (value !== undefined && value !== null && !isObj(value)) {
-      const pointer = key === 'schemas' ? '/components/schemas' : `/${key}`;
-      throw new BackdevError('SPEC_INVALID', `"${pointer.slice(1).replace('/', '.')}" must be a mapping in ${fileName}`, {
-        location: { file: fileName, pointer },
-      });
-    }
-  }
-  return { bom, text, json, yamlDoc, root, openapi31 };
-}
-
-/** Applies `plan` to the source text, keeping everything that was there. */
-export function writeSpecEdit(source: SpecSource, plan: Plan): string {
-  const edited = source.json !== undefined ? editJson(source.text, source.json, plan) : editYaml(source.text, source.yamlDoc!, plan);
-  return source.bom + edited;
 }
 
 function checkFields(fields: FieldSpec[]): void {
@@ -281,31 +227,6 @@ function checkFields(fields: FieldSpec[]): void {
   }
 }
 
-/** Returns true for OpenAPI 3.1+ (type arrays), false for 3.0 (`nullable`). */
-function checkOpenApi(spec: unknown, fileName: string): boolean {
-  const location = { file: fileName, line: 1, column: 1, pointer: '' };
-  if (!isObj(spec)) {
-    throw new BackdevError(
-      'SPEC_NOT_OPENAPI',
-      `${fileName} is not an OpenAPI document: expected a mapping at the top level`,
-      {
-        location,
-      },
-    );
-  }
-  const version = spec.openapi;
-  if (typeof version === 'string') {
-    const m = /^3\.(\d+)(\.|$)/.exec(version);
-    if (m) return Number(m[1]) >= 1;
-  }
-  const what =
-    spec.swagger !== undefined
-      ? `it is a Swagger ${String(spec.swagger)} document; convert it to OpenAPI 3 first`
-      : version === undefined
-        ? 'it has no "openapi" field'
-        : `"openapi" is ${JSON.stringify(version)}, expected a string such as "3.0.3" or "3.1.0"`;
-  throw new BackdevError('SPEC_NOT_OPENAPI', `${fileName} is not an OpenAPI 3 document: ${what}`, { location });
-}
 
 /**
  * The names of the problem schema and the error responses: `Problem`, `BadRequest`, … unless the spec
@@ -328,10 +249,10 @@ function problemNames(root: Obj): ProblemNames {
   return { schema, responses: names };
 }
 
-function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: string, skip: readonly string[] = []): Plan {
+function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: string, skip: readonly string[] = []): SpecChanges {
   const conflicts: string[] = [];
   const details: string[] = [];
-  const plan: Plan = { paths: [], schemas: [], tag: undefined };
+  const plan: SpecChanges = { paths: [], schemas: [], tag: undefined };
   const hint = 'remove it or choose another endpoint name';
 
   const schemas = isObj(root.components) && isObj(root.components.schemas) ? root.components.schemas : {};
@@ -397,27 +318,6 @@ function planEdit(root: Obj, add: Additions, names: ResourceNames, fileName: str
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function own(obj: Obj, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  }
-  if (!isObj(a) || !isObj(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return (
-    ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]))
-  );
-}
 
 /** JSON pointer (from `pointer`) of the first place where `a` and `b` differ. */
 function firstDifference(a: unknown, b: unknown, pointer: string): string {

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Migrator, type MigrationResultSet } from 'kysely';
 import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
-import { CONFIG_FILE, findConfig, loadConfig } from '../core/config.js';
-import { BackdevError } from '../core/errors.js';
-import type { Output } from '../core/report.js';
+import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
+import { BackdevError } from '../../generators/core/errors.js';
+import type { Output } from '../../generators/core/report.js';
 
 export type MigrateAction = 'up' | 'down' | 'status' | 'to';
 
