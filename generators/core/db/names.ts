@@ -6,6 +6,7 @@
  * SQL is written (`quoteIdent`, Kysely), so reserved words such as `user` or `order` are fine.
  */
 import { createHash } from 'node:crypto';
+import { pluralize } from '../resource/inflect.js';
 
 /** PostgreSQL truncates identifiers longer than this many bytes. */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -63,83 +64,16 @@ export function fitIdentifier(name: string): string {
   return `${prefix}_${hash}`;
 }
 
-const IRREGULAR: Record<string, string> = {
-  person: 'people',
-  man: 'men',
-  woman: 'women',
-  child: 'children',
-  mouse: 'mice',
-  goose: 'geese',
-  foot: 'feet',
-  tooth: 'teeth',
-  ox: 'oxen',
-  leaf: 'leaves',
-  life: 'lives',
-  knife: 'knives',
-  wife: 'wives',
-  half: 'halves',
-  shelf: 'shelves',
-  criterion: 'criteria',
-  datum: 'data',
-  index: 'indexes',
-  quiz: 'quizzes',
-};
+/** Singular and plural of a word or of a name's last word: the shared inflection, the same as paths and types use. */
+export { pluralize, singularize } from '../resource/inflect.js';
 
-const UNCOUNTABLE = new Set([
-  'data',
-  'metadata',
-  'information',
-  'equipment',
-  'news',
-  'series',
-  'species',
-  'sheep',
-  'fish',
-  'deer',
-  'software',
-  'hardware',
-  'feedback',
-  'media',
-  'people',
-  'children',
-  'staff',
-  'analytics',
-]);
-
-/** Simple English plural of one lower-case word: `post` → `posts`, `category` → `categories`, `box` → `boxes`. */
-export function pluralize(word: string): string {
-  const w = word.toLowerCase();
-  if (w === '' || UNCOUNTABLE.has(w) || /[^a-z]/.test(w.slice(-1))) return word;
-  const irregular = IRREGULAR[w];
-  if (irregular !== undefined) return irregular;
-  if (/(ss|us|as|x|z|ch|sh)$/.test(w)) return `${w}es`;
-  if (/is$/.test(w)) return `${w.slice(0, -2)}es`;
-  // Any other final `s` (users, settings, items): already plural.
-  if (/s$/.test(w)) return w;
-  if (/[^aeiou]y$/.test(w)) return `${w.slice(0, -1)}ies`;
-  return `${w}s`;
-}
-
-/** The reverse of `pluralize`, good enough for column names: `tags` → `tag`, `categories` → `category`. */
-export function singularize(word: string): string {
-  const w = word.toLowerCase();
-  if (UNCOUNTABLE.has(w) && !Object.values(IRREGULAR).includes(w)) return w;
-  for (const [one, many] of Object.entries(IRREGULAR)) if (many === w) return one;
-  if (/[^aeiou]ies$/.test(w)) return `${w.slice(0, -3)}y`;
-  if (/(ss|x|z|ch|sh|us|as)es$/.test(w)) return w.slice(0, -2);
-  if (/[^s]s$/.test(w)) return w.slice(0, -1);
-  return w;
-}
-
-/** The table of a model: plural snake case of its name, `BlogPost` → `blog_posts`, `Category` → `categories`. */
+/**
+ * The table of a model: plural snake case of its name, `BlogPost` → `blog_posts`, `Category` → `categories`,
+ * `Staff` → `staff`. Only the last word is inflected, by the same rules as the resource's path
+ * (core/resource/inflect.ts); a name ending in digits (`item_2`) or a single letter is left as it is.
+ */
 export function tableName(model: string): string {
-  const name = snake(model, 'table');
-  const cut = name.lastIndexOf('_');
-  const head = name.slice(0, cut + 1);
-  const last = name.slice(cut + 1);
-  // A name ending in digits (`item_2`) or a single letter is left as it is.
-  if (!/^[a-z]{2,}$/.test(last)) return fitIdentifier(name);
-  return fitIdentifier(head + pluralize(last));
+  return fitIdentifier(pluralize(snake(model, 'table')));
 }
 
 /** `<table>_<columns>_idx`, or `_key` for a unique index. */

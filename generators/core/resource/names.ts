@@ -1,11 +1,12 @@
 /**
- * Names of a CRUD resource: deterministic English singular and plural, and the schema, tag, path and
- * operationId names derived from an endpoint name such as `blog-posts`.
+ * Names of a CRUD resource: the schema, tag, path and operationId names derived from an endpoint name
+ * such as `blog-posts`, with singular and plural from the shared inflection (inflect.ts).
  */
 
 import { createHash } from 'node:crypto';
 import { BackdevError } from '../errors.js';
 import { camelCase, kebabCase, toFileStem, toIdentifier } from '../ir/names.js';
+import { pluralWord, singularWord } from './inflect.js';
 
 export interface ResourceNames {
   /** Lower-case words of the singular form: `['blog', 'post']`. */
@@ -22,60 +23,8 @@ export interface ResourceNames {
   operationIds: { list: string; create: string; get: string; update: string; delete: string };
 }
 
-const UNCOUNTABLE = new Set([
-  'data',
-  'metadata',
-  'information',
-  'equipment',
-  'feedback',
-  'news',
-  'series',
-  'species',
-  'software',
-  'hardware',
-]);
-const IRREGULAR: Record<string, string> = { person: 'people', child: 'children', man: 'men', woman: 'women' };
-const IRREGULAR_PLURAL: Record<string, string> = Object.fromEntries(Object.entries(IRREGULAR).map(([s, p]) => [p, s]));
-/** Plurals the regular rules below would get wrong. */
-const PLURAL_EXCEPTIONS: Record<string, string> = {
-  movies: 'movie',
-  cookies: 'cookie',
-  calories: 'calorie',
-  pies: 'pie',
-  ties: 'tie',
-  caches: 'cache',
-  menus: 'menu',
-  gurus: 'guru',
-  quizzes: 'quiz',
-};
-/** Singulars ending in `s` that the rules below would take for plurals. */
-const SINGULAR_S = new Set(['alias', 'bias', 'canvas', 'atlas', 'gas', 'lens', 'bus']);
-
-/** Deterministic English singular of one lower-case word (regular rules plus a few exceptions). */
-export function singularize(word: string): string {
-  if (UNCOUNTABLE.has(word) || IRREGULAR[word] !== undefined || SINGULAR_S.has(word)) return word;
-  const irregular = IRREGULAR_PLURAL[word] ?? PLURAL_EXCEPTIONS[word];
-  if (irregular !== undefined) return irregular;
-  if (/(ss|sis|xis|us)$/.test(word)) return word;
-  if (/[^aeiou]ies$/.test(word) && word.length > 4) return word.slice(0, -3) + 'y';
-  if (/(sses|shes|ches|xes|zzes)$/.test(word)) return word.slice(0, -2);
-  if (/[^aeiou]uses$/.test(word)) return word.slice(0, -2);
-  if (/iases$/.test(word)) return word.slice(0, -2);
-  if (/yses$/.test(word)) return word.slice(0, -2) + 'is';
-  if (/[^s]s$/.test(word)) return word.slice(0, -1);
-  return word;
-}
-
-/** Deterministic English plural of one lower-case singular word. */
-export function pluralize(word: string): string {
-  if (UNCOUNTABLE.has(word)) return word;
-  const irregular = IRREGULAR[word] ?? Object.entries(PLURAL_EXCEPTIONS).find(([, s]) => s === word)?.[0];
-  if (irregular !== undefined) return irregular;
-  if (/(sis|xis)$/.test(word)) return word.slice(0, -2) + 'es';
-  if (/[^aeiou]y$/.test(word)) return word.slice(0, -1) + 'ies';
-  if (/(s|x|z|ch|sh)$/.test(word)) return word + 'es';
-  return word + 's';
-}
+/** Singular and plural of one word or of a name's last word: re-exported from the shared inflection. */
+export { pluralize, singularize } from './inflect.js';
 
 const cap = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1);
 
@@ -95,8 +44,10 @@ export function resourceNames(endpoint: string): ResourceNames {
     );
   }
   const last = words[words.length - 1]!;
-  const singularLast = singularize(last);
-  const pluralLast = singularLast !== last || UNCOUNTABLE.has(last) ? last : pluralize(last);
+  // The plural is always made from the singular, so that `/indices` and `/indexes` name the same
+  // resource and the path agrees with the table the database design makes from the schema name.
+  const singularLast = singularWord(last);
+  const pluralLast = pluralWord(singularLast);
   const singularWords = [...words.slice(0, -1), singularLast];
   const pluralWords = [...words.slice(0, -1), pluralLast];
   const schemaName = singularWords.map(cap).join('');
