@@ -11,8 +11,7 @@ import { CONFIG_FILE } from './generators/core/config.js';
 import { isBackdevError } from './generators/core/errors.js';
 import { memoryOutput } from './generators/core/report.js';
 import { FIELDS_HELP } from './generators/core/resource/fields.js';
-import { runCreateApi } from './generators/create-api/run.js';
-import { runInit } from './generators/init/run.js';
+import { runAddAuth, runCreateApi, runDesignDatabase, runInit } from './generators/index.js';
 
 type Answers = Record<string, string | boolean | undefined>;
 const optional = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
@@ -102,7 +101,6 @@ export default function plopfile(plop: NodePlopAPI): void {
         const a = answers as Answers;
         const models = String(a.models ?? '').trim();
         return run(async (out) => {
-          const { runDesignDatabase } = await import('./generators/design-database/run.js');
           return runDesignDatabase(
             {
               out: projectFolder(a.out),
@@ -126,7 +124,6 @@ export default function plopfile(plop: NodePlopAPI): void {
     actions: [
       (answers) =>
         run(async (out) => {
-          const { runAddAuth } = await import('./generators/add-auth/run.js');
           const a = answers as Answers;
           return runAddAuth({ out: projectFolder(a.out), accounts: a.accounts === true }, out);
         }),

@@ -15,15 +15,19 @@ import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './core/resource/fields.js';
 import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from '../commands/templates/eject.js';
 
-const writeOptions = (y: Argv) =>
+/** The options every writing command takes, with the same meaning everywhere (core/generator/types.ts). */
+const writeOptions = (y: Argv, check: string) =>
   y
     .option('force', { type: 'boolean', default: false, describe: 'Overwrite generated files edited by hand' })
     .option('dry-run', { type: 'boolean', describe: 'Print a unified diff of what would change; write nothing' })
-    .option('verbose', { type: 'boolean', default: false, describe: 'Show every warning' });
+    .option('check', { type: 'boolean', describe: `Write nothing; exit 1 when ${check} (CI gate)` })
+    .option('json', { type: 'boolean', describe: 'Print one JSON report on stdout (files, warnings, exit code) instead of the summary' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'Show every warning' })
+    .conflicts('check', 'dry-run');
 
 /** The options every writing command shares, from parsed arguments to run options. */
-function writeArgs(args: { spec?: string | undefined; out?: string | undefined; force?: boolean | undefined; 'dry-run'?: boolean | undefined; check?: boolean | undefined; verbose?: boolean | undefined }) {
-  return { spec: args.spec, out: args.out, force: args.force, dryRun: args['dry-run'], check: args.check, verbose: args.verbose };
+function writeArgs(args: { force?: boolean | undefined; 'dry-run'?: boolean | undefined; check?: boolean | undefined; json?: boolean | undefined; verbose?: boolean | undefined }) {
+  return { force: args.force, dryRun: args['dry-run'], check: args.check, json: args.json, verbose: args.verbose };
 }
 
 /** What parsing the command line found: the usage errors, else the work the chosen command will do. */
@@ -55,7 +59,7 @@ export function buildCli(
       'init <dir>',
       'Create a runnable Fastify project from a spec (the example pet store when none is given)',
       (y) =>
-        writeOptions(y)
+        writeOptions(y, 'the folder differs from the project init would write')
           .positional('dir', { type: 'string', demandOption: true, describe: 'Folder to create (must be empty or new)' })
           .option('spec', { type: 'string', describe: 'OpenAPI 3.0/3.1 or Swagger 2.0 file or URL (YAML or JSON)' })
           .option('empty', { type: 'boolean', describe: 'Start from an empty API (an OpenAPI 3.1 spec with no paths) instead of the example' })
@@ -65,25 +69,21 @@ export function buildCli(
           .example('$0 init my-api --spec ./openapi.yaml', 'a project from your spec')
           .example('$0 init my-api --empty', 'a project with no endpoints yet (add them with create-api --endpoint)'),
       later(async (args) => {
-        const { runInit } = await import('./init/run.js');
-        await runInit(
-          { dir: args.dir, spec: args.spec, empty: args.empty, templates: args.templates, force: args.force, dryRun: args['dry-run'], verbose: args.verbose },
-          output,
-        );
+        const { runInit } = await import('./index.js');
+        const result = await runInit({ ...writeArgs(args), dir: args.dir, spec: args.spec, empty: args.empty, templates: args.templates }, output);
+        if (result.exitCode !== 0) exit(result.exitCode);
       }),
     )
     .command(
       'create-api',
       'Generate routes, validation schemas, typed handlers and tests from the spec (regenerates safely)',
       (y) =>
-        writeOptions(y)
+        writeOptions(y, 'the generated code is out of date, or a table-backed schema changed without a new design')
           .option('spec', { type: 'string', describe: 'Spec file or URL (default: "spec" in backdev.config.json)' })
           .option('out', { type: 'string', describe: 'Project folder to write into (default: the folder of backdev.config.json, else the current one)' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides (default: "templates" in backdev.config.json)' })
-          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the generated code is out of date, or a table-backed schema changed without a new design (CI gate)' })
           .option('endpoint', { type: 'string', describe: 'Add a CRUD resource with this name to the spec, then generate (needs --fields); on an existing resource, add the new fields to it' })
           .option('fields', { type: 'string', describe: 'Fields of the --endpoint resource; syntax below' })
-          .conflicts('check', 'dry-run')
           .check((args) =>
             (args.endpoint === undefined) === (args.fields === undefined)
               ? true
@@ -95,9 +95,9 @@ export function buildCli(
           .epilog(FIELDS_HELP),
       later(async (args) => {
         // Generators load on demand, so `--help` and mistakes in flags answer at once.
-        const { runCreateApi } = await import('./create-api/run.js');
+        const { runCreateApi } = await import('./index.js');
         const result = await runCreateApi(
-          { ...writeArgs(args), templates: args.templates, endpoint: args.endpoint, fields: args.fields },
+          { ...writeArgs(args), spec: args.spec, out: args.out, templates: args.templates, endpoint: args.endpoint, fields: args.fields },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);
@@ -107,9 +107,10 @@ export function buildCli(
       'design-database',
       'Design tables from models: a Kysely migration holding only what changed, Database types, repositories',
       (y) =>
-        writeOptions(y)
-          .option('spec', { type: 'string', describe: 'Spec to read models from (default: "spec" in backdev.config.json)' })
+        writeOptions(y, 'a migration or generated file is due')
+          .option('spec', { type: 'string', describe: 'Spec file or URL to read models from (default: "spec" in backdev.config.json)' })
           .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('templates', { type: 'string', describe: 'Folder of template overrides (default: "templates" in backdev.config.json)' })
           .option('model', { type: 'string', array: true, describe: 'A components.schemas entry to design (repeatable); default: schemas marked x-backdev-table' })
           .option('all', { type: 'boolean', describe: 'Design every object schema of the spec' })
           .option('fields', { type: 'string', describe: 'Describe the --model here instead of in the spec (syntax below)' })
@@ -117,18 +118,19 @@ export function buildCli(
           .option('primary-key', { type: 'string', choices: ['uuid', 'identity'], default: 'uuid', describe: 'Primary key of tables whose model has no id' })
           .option('rename', { type: 'string', array: true, describe: 'Rename hint instead of drop + add: table.old_column:new_column or old_table:new_table' })
           .option('allow-destructive', { type: 'boolean', describe: 'Accept drops and type narrowing (they are listed first)' })
-          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when a migration or generated file is due' })
-          .conflicts('check', 'dry-run')
           .conflicts('all', 'model')
           .example('$0 design-database --model Product --model Order', 'tables for two schemas of the spec')
           .example('$0 design-database --all', 'every object schema')
           .example('$0 design-database --model Product --fields "name:string:unique price:number"', 'a model without a spec')
           .epilog(FIELDS_HELP),
       later(async (args) => {
-        const { runDesignDatabase } = await import('./design-database/run.js');
-        const { report } = await runDesignDatabase(
+        const { runDesignDatabase } = await import('./index.js');
+        const result = await runDesignDatabase(
           {
             ...writeArgs(args),
+            spec: args.spec,
+            out: args.out,
+            templates: args.templates,
             models: args.model,
             all: args.all,
             fields: args.fields,
@@ -139,31 +141,26 @@ export function buildCli(
           },
           output,
         );
-        if (args.check && report.changed) {
-          output.err('design-database --check: the database design is out of date; run `backdev design-database` and commit the result');
-          exit(1);
-        }
+        if (result.exitCode !== 0) exit(result.exitCode);
       }),
     )
     .command(
       'add-auth',
       'Enforce the spec\'s security: JWT bearer, OIDC/OAuth2 scopes, API keys, HTTP Basic; --accounts adds local accounts',
       (y) =>
-        writeOptions(y)
+        writeOptions(y, 'the auth wiring is out of date')
           .option('spec', { type: 'string', describe: 'Spec file (default: "spec" in backdev.config.json)' })
           .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
           .option('scheme', { type: 'string', array: true, describe: 'Only these securitySchemes (repeatable); default: all' })
           .option('accounts', { type: 'boolean', describe: 'Add register / login / refresh / logout endpoints with rotating refresh tokens' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides' })
-          .option('check', { type: 'boolean', describe: 'Write nothing; exit 1 when the auth wiring is out of date' })
-          .conflicts('check', 'dry-run')
           .example('$0 add-auth', 'enforce every security scheme the spec declares')
           .example('$0 add-auth --accounts', 'local accounts: users table, login, refresh-token rotation')
           .epilog('Configuration comes from AUTH_* environment variables, listed in the generated .env.example.'),
       later(async (args) => {
-        const { runAddAuth } = await import('./add-auth/run.js');
+        const { runAddAuth } = await import('./index.js');
         const result = await runAddAuth(
-          { ...writeArgs(args), schemes: args.scheme, accounts: args.accounts, templates: args.templates },
+          { ...writeArgs(args), spec: args.spec, out: args.out, schemes: args.scheme, accounts: args.accounts, templates: args.templates },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);

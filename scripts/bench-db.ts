@@ -13,7 +13,7 @@ import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
 import { createDatabase, FolderMigrationProvider, migrateStepwise } from '../runtime/db/index.js';
 import { memoryOutput } from '../generators/core/report.js';
-import { runDesignDatabase } from '../generators/design-database/run.js';
+import { runDesignDatabase } from '../generators/index.js';
 import { ensureSpecs } from './fetch-specs.js';
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -54,8 +54,8 @@ async function cycle(label: string, db: Kysely<any>): Promise<void> {
 
 const specs = await ensureSpecs();
 rmSync(out, { recursive: true, force: true });
-const [{ plan }, planMs] = await time(() => runDesignDatabase({ spec: specs.stripe, out, all: true }, memoryOutput()));
-console.log(`bench db-stripe-plan: ${planMs} ms, ${plan.schema.tables.length} tables, ${plan.migration.steps.length} steps in ${readdirSync(path.join(out, 'db/migrations')).length} migrations`);
+const [{ details }, planMs] = await time(() => runDesignDatabase({ spec: specs.stripe, out, all: true }, memoryOutput()));
+console.log(`bench db-stripe-plan: ${planMs} ms, ${String(details.tables)} tables, ${(details.steps as unknown[]).length} steps in ${readdirSync(path.join(out, 'db/migrations')).length} migrations`);
 
 await cycle('pglite', createDatabase({ url: null, dataDir: 'memory://' }));
 

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleOutput } from '../generators/core/report.js';
-import { runInit } from '../generators/init/run.js';
+import { runInit } from '../generators/index.js';
 import { childEnv, choosePort } from './lib/demo.js';
 
 const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));

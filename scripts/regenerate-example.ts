@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleOutput } from '../generators/core/report.js';
-import { runInit } from '../generators/init/run.js';
+import { runInit } from '../generators/index.js';
 
 export const EXAMPLE_DIR = path.resolve(fileURLToPath(new URL('../examples/petstore', import.meta.url)));
 /** The example sits two folders below the repo root. */

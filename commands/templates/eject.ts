@@ -1,11 +1,14 @@
 /**
  * `backdev templates eject <generator>`: copies the bundled templates of a generator into the user's
  * template folder, with the README that documents the template context. Later runs use any file found
- * there instead of the bundled one with the same relative path.
+ * there instead of the bundled one with the same relative path. The copies are written by apply, like every
+ * other change: all or nothing.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackdevError } from '../../generators/core/errors.js';
+import { applyPlan } from '../../generators/core/plan/apply.js';
+import type { Plan } from '../../generators/core/plan/types.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
 import type { Output } from '../../generators/core/report.js';
 
@@ -14,8 +17,8 @@ export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'create-api', 'design-data
 export interface EjectOptions {
   generator: string;
   to: string;
-  force?: boolean;
-  cwd?: string;
+  force?: boolean | undefined;
+  cwd?: string | undefined;
 }
 
 export function ejectTemplates(options: EjectOptions, output: Output): string[] {
@@ -23,7 +26,8 @@ export function ejectTemplates(options: EjectOptions, output: Output): string[] 
     throw new BackdevError('OPTION_INVALID', `no templates for "${options.generator}" (choose one of: ${GENERATORS_WITH_TEMPLATES.join(', ')})`);
   }
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const dest = path.resolve(cwd, options.to, options.generator);
+  const root = path.resolve(cwd, options.to);
+  const dest = path.join(root, options.generator);
   const files = listTemplates(options.generator);
   const clashes = files.filter((f) => existsSync(path.join(dest, f)));
   if (clashes.length > 0 && !options.force) {
@@ -31,11 +35,13 @@ export function ejectTemplates(options: EjectOptions, output: Output): string[] 
       details: clashes,
     });
   }
-  for (const f of files) {
-    const target = path.join(dest, f);
-    mkdirSync(path.dirname(target), { recursive: true });
-    copyFileSync(path.join(BUNDLED_TEMPLATES, options.generator, f), target);
-  }
+  // The copies are the user's from now on: written like a spec edit, never recorded in a manifest.
+  const plan: Plan = {
+    generator: 'templates',
+    files: files.map((f) => ({ path: `${options.generator}/${f}`, ownership: 'user-edit', content: readFileSync(path.join(BUNDLED_TEMPLATES, options.generator, f), 'utf8') })),
+    warnings: [],
+  };
+  applyPlan(plan, { root });
   output.out(`templates: copied ${files.length} ${options.generator} templates to ${path.relative(cwd, dest) || '.'}`);
   output.out(`  set "templates": ${JSON.stringify(options.to)} in backdev.config.json (or pass --templates) so runs use them;`);
   output.out(`  delete any file you did not change, so it keeps following backdev's version.`);

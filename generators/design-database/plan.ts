@@ -16,6 +16,11 @@ import { loadTemplates } from '../core/render/templates.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { insertBeforeReturn } from '../core/ts/merge.js';
 import { moduleSpecifier } from '../core/module-paths.js';
+import { modelFingerprints } from '../core/db/drift.js';
+import { isObject, type Obj } from '../core/json.js';
+import { buildAdditions } from '../core/resource/additions.js';
+import { parseFields } from '../core/resource/fields.js';
+import { resourceNames } from '../core/resource/names.js';
 import { designSchema } from './mapping.js';
 import { buildDatabaseView } from './view-model.js';
 
@@ -43,8 +48,6 @@ export interface DesignPlan extends Plan {
   migrationFile: string | undefined;
 }
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function componentSchemas(doc: Obj): Obj {
   const components = isObject(doc.components) ? doc.components : {};
@@ -161,3 +164,99 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   return { generator: GENERATOR, files: out, warnings, schema, migration, migrationFile };
 }
 
+export const FIELD_MODELS_PATH = '.backdev/db-models.json';
+
+
+/** `--rename` hints: `table.old:new` renames a column, `old_table:new_table` a table. */
+export function parseRenames(values: readonly string[]): { table: Record<string, string>; column: Record<string, string> } {
+  const table: Record<string, string> = {};
+  const column: Record<string, string> = {};
+  for (const v of values) {
+    const m = /^([A-Za-z_][\w]*)(?:\.([A-Za-z_][\w]*))?:([A-Za-z_][\w]*)$/.exec(v);
+    if (!m) throw new BackdevError('OPTION_INVALID', `--rename ${v}: expected table.old_column:new_column or old_table:new_table`);
+    if (m[2]) column[`${m[1]}.${m[2]}`] = m[3]!;
+    else table[m[1]!] = m[3]!;
+  }
+  return { table, column };
+}
+
+function readFieldModels(files: ProjectFiles): Obj {
+  const text = files.read(FIELD_MODELS_PATH);
+  if (text === undefined) return {};
+  try {
+    const data = JSON.parse(text) as unknown;
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) return data as Obj;
+  } catch {
+    /* reported below */
+  }
+  throw new BackdevError('CONFIG_INVALID', `${FIELD_MODELS_PATH} is not a JSON object of model schemas`, { location: { file: FIELD_MODELS_PATH } });
+}
+
+/** What a design-database run is asked to design, and how. */
+export interface DesignChoices {
+  models?: string[] | undefined;
+  all?: boolean | undefined;
+  /** `--fields` for the single `--model`: a model described without the spec. */
+  fields?: string | undefined;
+  primaryKey?: 'uuid' | 'identity' | undefined;
+  /** `old:new` (column in every table) or `table.old:new` or `table:newTable`. */
+  renames?: string[] | undefined;
+  allowDestructive?: boolean | undefined;
+  templates?: string | undefined;
+}
+
+export interface DesignInputs {
+  plan: DesignPlan;
+  /** The field-model file, when it changed. */
+  extra: FilePlan[];
+}
+
+/**
+ * Plans a design-database run for a document (the spec's, or an empty one) in a project. Models described with
+ * `--fields` (no spec schema) are kept in `.backdev/db-models.json` as JSON Schemas, so that later runs design
+ * them again; delete an entry there to drop its table.
+ */
+export async function planDesign(
+  doc: Obj,
+  specFile: string,
+  files: ProjectFiles,
+  dirs: OutputDirs,
+  options: DesignChoices,
+): Promise<DesignInputs> {
+  const fieldModels = readFieldModels(files);
+  const extra: FilePlan[] = [];
+  let selection: ModelSelection = options.all ? { kind: 'all' } : options.models?.length ? { kind: 'names', names: options.models } : { kind: 'marked' };
+  if (options.fields !== undefined) {
+    const name = options.models?.[0];
+    if (!name || options.models!.length !== 1) throw new BackdevError('OPTION_INVALID', '--fields describes one model: name it with a single --model');
+    const names = resourceNames(name);
+    const [, schema] = buildAdditions(names, parseFields(options.fields), true).schemas[0]!;
+    fieldModels[names.schemaName] = schema;
+    selection = { kind: 'names', names: [names.schemaName] };
+    const sorted = Object.fromEntries(Object.keys(fieldModels).sort().map((k) => [k, fieldModels[k]]));
+    extra.push({ path: FIELD_MODELS_PATH, ownership: 'user-edit', content: JSON.stringify(sorted, null, 2) + '\n' });
+  }
+  const components = (doc.components ?? {}) as Obj;
+  const schemas = { ...((components.schemas ?? {}) as Obj) };
+  for (const [k, v] of Object.entries(fieldModels)) {
+    if (k in schemas && options.fields !== undefined) {
+      throw new BackdevError('OPTION_INVALID', `--model ${k}: the spec already has a schema "${k}"; change it there instead of with --fields`);
+    }
+    schemas[k] ??= v;
+  }
+  const merged = { ...doc, components: { ...components, schemas } };
+  const renames = options.renames?.length ? parseRenames(options.renames) : undefined;
+  const designed = await planDesignDatabase(merged, specFile, files, {
+    dirs,
+    models: selection,
+    primaryKey: options.primaryKey ?? 'uuid',
+    ...(renames ? { renames } : {}),
+    allowDestructive: options.allowDestructive ?? false,
+    templates: options.templates,
+  });
+  // The snapshot also records what each model looked like, for create-api's drift warning (core/db/drift.ts).
+  const models = designed.schema.tables.map((t) => t.model).filter((m) => !m.includes('.'));
+  const snapshot = serializeSnapshot(designed.schema, modelFingerprints(merged, models));
+  const plan: DesignPlan = { ...designed, files: designed.files.map((f) => (f.path === SNAPSHOT_PATH ? { ...f, content: snapshot } : f)) };
+  return { plan, extra };
+}

@@ -3,7 +3,7 @@
  * parent over IPC, runs create-api on it in-process and answers with the outcome. The parent restarts it
  * every few hundred specs to keep memory bounded, and kills it when a spec takes too long.
  */
-import { runCreateApi } from '../../generators/create-api/run.js';
+import { runCreateApi } from '../../generators/index.js';
 import { isBackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
 import { REPO_ROOT } from './paths.js';

@@ -8,9 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, SyntaxKind, type ObjectLiteralExpression, type SourceFile } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAddAuth } from '../../generators/add-auth/run.js';
+import { runAddAuth, runInit } from '../../generators/index.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runInit } from '../../generators/init/run.js';
 import { cleanup, linkBackdev, tempDir, typecheck } from '../helpers.js';
 
 /** The payload of the report: a quote ends the literal, then code runs when src/auth.ts is imported. */

@@ -8,10 +8,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAddAuth } from '../../generators/add-auth/run.js';
+import { runAddAuth, runInit } from '../../generators/index.js';
 import { isBackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runInit } from '../../generators/init/run.js';
 import { authConfigFromEnv } from '../../runtime/auth/index.js';
 import { cleanup, linkBackdev, tempDir, typecheck } from '../helpers.js';
 

@@ -9,7 +9,7 @@ import { Project } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
-import { runInit } from '../../generators/init/run.js';
+import { runInit } from '../../generators/index.js';
 import { backdev, cleanup, REPO, snapshotTree, SPECS, tempDir } from '../helpers.js';
 
 const README = readFileSync(path.join(BUNDLED_TEMPLATES, 'add-auth/README.md'), 'utf8');

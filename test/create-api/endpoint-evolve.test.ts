@@ -12,7 +12,7 @@ import { BackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
 import { addEndpoint } from '../../generators/create-api/endpoint.js';
 import { parseFields } from '../../generators/core/resource/fields.js';
-import { runInit } from '../../generators/init/run.js';
+import { runInit } from '../../generators/index.js';
 import { backdev, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 type Json = { [key: string]: any };

@@ -11,7 +11,7 @@ import type { Warning } from '../../generators/core/errors.js';
 import { buildApi } from '../../generators/core/ir/build.js';
 import { loadSpec } from '../../generators/core/spec/load.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runCreateApi } from '../../generators/create-api/run.js';
+import { runCreateApi } from '../../generators/index.js';
 import { buildView } from '../../generators/create-api/view-model.js';
 import { cleanup, linkBackdev, PROJECT_TSCONFIG, tempDir, typecheck } from '../helpers.js';
 

@@ -10,10 +10,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Project, SyntaxKind } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAddAuth } from '../../generators/add-auth/run.js';
+import { runAddAuth, runDesignDatabase, runInit } from '../../generators/index.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runDesignDatabase } from '../../generators/design-database/run.js';
-import { runInit } from '../../generators/init/run.js';
 import { cleanup, linkBackdev, REPO, SPECS, tempDir, typecheck } from '../helpers.js';
 
 let parent: string;

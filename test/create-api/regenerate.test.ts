@@ -7,8 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackdevError } from '../../generators/core/errors.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runCreateApi } from '../../generators/create-api/run.js';
-import { runInit } from '../../generators/init/run.js';
+import { runCreateApi, runInit } from '../../generators/index.js';
 import { backdev, cleanup, linkBackdev, snapshotTree, SPECS, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BackdevError } from '../../generators/core/errors.js';
 import { BUNDLED_TEMPLATES, listTemplates, loadTemplates } from '../../generators/core/render/templates.js';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runCreateApi } from '../../generators/create-api/run.js';
+import { runCreateApi } from '../../generators/index.js';
 import { ejectTemplates } from '../../commands/templates/eject.js';
 import { cleanup, REPO, SPECS, tempDir } from '../helpers.js';
 

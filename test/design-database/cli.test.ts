@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runInit } from '../../generators/init/run.js';
+import { runInit } from '../../generators/index.js';
 import { backdev, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;

@@ -10,7 +10,7 @@ import { memoryOutput } from '../../generators/core/report.js';
 import { printType, tsArray, tsKeyword, tsLiteral, tsMapKeyword, tsNonNull, tsNullable, tsUnion, type TsType } from '../../generators/core/render/ts-type.js';
 import { designSchema } from '../../generators/design-database/mapping.js';
 import { buildDatabaseView } from '../../generators/design-database/view-model.js';
-import { runInit } from '../../generators/init/run.js';
+import { runInit } from '../../generators/index.js';
 import { backdev, cleanup, linkBackdev, tempDir, typecheck } from '../helpers.js';
 
 /** Enum values that an edit-the-text type builder gets wrong, or that break out of a literal. */

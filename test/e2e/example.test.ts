@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
-import { runInit } from '../../generators/init/run.js';
+import { runInit } from '../../generators/index.js';
 import { EXAMPLE_BACKDEV_VERSION, EXAMPLE_DIR } from '../../scripts/regenerate-example.js';
 import { cleanup, snapshotTree, tempDir } from '../helpers.js';
 

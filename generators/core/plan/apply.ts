@@ -217,7 +217,8 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   report.records = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])]
     .filter((rel) => JSON.stringify(before.files[rel]) !== JSON.stringify(after.files[rel]))
     .sort();
-  if (actions.length > 0 || manifestOut !== manifestText) {
+  // A folder gets a manifest once there is something to record (not for user-edit files alone).
+  if (manifestOut !== manifestText && (manifestText !== undefined || Object.keys(next.files).length > 0)) {
     actions.push({ kind: 'write', path: MANIFEST_PATH, content: manifestOut, old: manifestText });
   }
   report.changed = actions.some((a) => a.path !== MANIFEST_PATH) || (manifestText !== undefined && manifestOut !== manifestText);

@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCreateApi } from '../../../generators/create-api/run.js';
-import { runInit } from '../../../generators/init/run.js';
+import { runCreateApi } from '../../../generators/index.js';
+import { runInit } from '../../../generators/index.js';
 import { runMigrate } from '../../../commands/migrate/run.js';
 import { memoryOutput } from '../../../generators/core/report.js';
 

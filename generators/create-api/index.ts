@@ -1,0 +1,130 @@
+/**
+ * create-api: spec (+ `--endpoint` additions) → IR → routes, schemas, typed handlers and tests. With
+ * `--endpoint`, the resource's table, migration, types and repository come in the same all-or-nothing change
+ * (the database planner).
+ */
+import { DB_SNAPSHOT_PATH, modelDrift } from '../core/db/drift.js';
+import { parseSnapshot } from '../core/db/snapshot.js';
+import { BackdevError, type Warning } from '../core/errors.js';
+import { editableSpec, resolveTarget } from '../core/generator/target.js';
+import type { Generator, GeneratorContext, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import { buildApi } from '../core/ir/build.js';
+import type { FilePlan, Plan } from '../core/plan/types.js';
+import { parseFields } from '../core/resource/fields.js';
+import { loadSpec, readSpecText } from '../core/spec/load.js';
+import { addEndpoint } from './endpoint.js';
+import { GENERATOR, planCreateApi } from './plan.js';
+
+export interface CreateApiOptions extends WriteOptions {
+  /** Spec file or URL; defaults to `spec` in backdev.config.json. */
+  spec?: string | undefined;
+  /** Output (project) root; defaults to the folder holding backdev.config.json, else the current folder. */
+  out?: string | undefined;
+  /** Template override folder; defaults to `templates` in backdev.config.json. */
+  templates?: string | undefined;
+  /** Add a CRUD resource with this name to the spec first (or new fields to an existing one). */
+  endpoint?: string | undefined;
+  /** Fields of the `endpoint` resource. */
+  fields?: string | undefined;
+}
+
+/** The models with a table in the last design, from its snapshot (none when there is none or it is unreadable). */
+function designedModels(snapshotText: string | undefined): string[] {
+  if (snapshotText === undefined) return [];
+  try {
+    return parseSnapshot(snapshotText, DB_SNAPSHOT_PATH)
+      .tables.map((t) => t.model)
+      .filter((m) => !m.includes('.'));
+  } catch {
+    return [];
+  }
+}
+
+interface EndpointChange {
+  rootText: string;
+  model: string;
+  refTargets: string[];
+  existed: boolean;
+  specFile: FilePlan | undefined;
+  note: string;
+}
+
+/** `--endpoint` + `--fields`: the spec with the resource (or its new fields) added, not yet written. */
+async function endpointChange(context: GeneratorContext, options: CreateApiOptions): Promise<EndpointChange> {
+  const fields = parseFields(options.fields!);
+  const spec = editableSpec(context.target, '--endpoint');
+  const edit = addEndpoint(await readSpecText(spec.file), spec.file, options.endpoint!, fields, {
+    fieldsText: options.fields,
+    checkRefs: true,
+    knownModels: designedModels(context.files.read(DB_SNAPSHOT_PATH)),
+  });
+  const note = !edit.changed
+    ? `create-api: ${edit.schemaName} is already in ${spec.relative} as described`
+    : edit.existing && edit.addedFields.length > 0
+      ? `create-api: added ${edit.addedFields.join(', ')} to ${edit.schemaName}, ${edit.schemaName}Create and ${edit.schemaName}Update in ${spec.relative}`
+      : `create-api: added ${edit.schemaName} and ${edit.operationIds.join(', ')} to ${spec.relative}`;
+  return {
+    rootText: edit.text,
+    model: edit.schemaName,
+    refTargets: edit.refTargets,
+    existed: edit.existing,
+    specFile: edit.changed ? { path: spec.relative, ownership: 'user-edit', content: edit.text } : undefined,
+    note,
+  };
+}
+
+export const createApi: Generator<CreateApiOptions> = {
+  name: GENERATOR,
+  outOfDate: 'the generated code is out of date; run `backdev create-api` and commit the result',
+  target: (options, cwd) => resolveTarget(options, cwd),
+  validate(options) {
+    if ((options.endpoint === undefined) !== (options.fields === undefined) || options.endpoint === '' || options.fields === '') {
+      throw new BackdevError('OPTION_INVALID', '--endpoint and --fields go together: --endpoint products --fields "name:string price:number"');
+    }
+  },
+  async plan(context, options): Promise<PlannedRun> {
+    const { target, files } = context;
+    const notes: string[] = [];
+    const endpoint = options.endpoint !== undefined ? await endpointChange(context, options) : undefined;
+    if (endpoint) notes.push(endpoint.note);
+    const spec = await loadSpec(target.spec!, endpoint ? { rootText: endpoint.rootText } : {});
+    const plan = await context.planners.api(spec, buildApi(spec), files, { dirs: target.dirs, templates: target.templates });
+    // A table-backed schema that changed since design-database designed it: say so before it answers 500.
+    // (With --endpoint, the database planner designs it in this same change.)
+    const drift = endpoint ? [] : modelDrift(spec.document, files.read(DB_SNAPSHOT_PATH));
+    const driftWarnings: Warning[] = drift.map((d) => ({
+      code: 'SCHEMA_NOT_MIGRATED',
+      subject: `schema ${JSON.stringify(d.model)}`,
+      message:
+        d.kind === 'changed'
+          ? 'changed since its table was designed, and no migration covers it: run `backdev design-database`, then `npm run db:migrate` and restart the server'
+          : 'is marked x-backdev-table but has no table yet: run `backdev design-database`, then `npm run db:migrate` and restart the server',
+    }));
+    const plans: Plan[] = [
+      { ...plan, files: endpoint?.specFile ? [...plan.files, endpoint.specFile] : plan.files, warnings: [...plan.warnings, ...driftWarnings] },
+    ];
+    let migrationFile: string | undefined;
+    if (endpoint) {
+      // The resource's table, and those of the models its fields refer to (a foreign key needs them).
+      const design = await context.planners.database(spec.document, target.spec!, files, target.dirs, {
+        models: [...new Set([endpoint.model, ...endpoint.refTargets])],
+        templates: target.templates,
+      });
+      plans.push(design);
+      migrationFile = design.migrationFile;
+      if (migrationFile) {
+        const table = design.schema.tables.find((t) => t.model === endpoint.model)?.name;
+        notes.push(`create-api: ${endpoint.existed ? 'new columns of ' : ''}table ${table} in ${migrationFile}`);
+      }
+    }
+    return {
+      plans,
+      notes,
+      checkFailures:
+        drift.length > 0
+          ? [`the database design is out of date for ${drift.map((d) => d.model).join(', ')}; run \`backdev design-database\`, then \`npm run db:migrate\`, and commit the result`]
+          : [],
+      details: { spec: target.spec, ...(migrationFile ? { migration: migrationFile } : {}) },
+    };
+  },
+};
