@@ -4,7 +4,8 @@
  * (plopfile.ts) call these functions; generator modules load on demand, so `--help` stays fast.
  */
 import { runGenerator } from './core/generator/run.js';
-import type { Planners } from './core/generator/types.js';
+import type { Answers } from './core/generator/prompts.js';
+import type { Generator, GeneratorResult, Planners, WriteOptions } from './core/generator/types.js';
 import type { Output } from './core/report.js';
 import type { AddAuthOptions } from './add-auth/index.js';
 import type { CreateApiOptions } from './create-api/index.js';
@@ -25,7 +26,33 @@ export const runDesignDatabase = async (options: DesignDatabaseOptions, output: 
 export const runAddAuth = async (options: AddAuthOptions, output: Output) =>
   runGenerator((await import('./add-auth/index.js')).addAuth, options, output, planners);
 
+/** The generators, in the order the interactive front lists them. */
+export const GENERATORS = ['init', 'create-api', 'design-database', 'add-auth'] as const;
+export type GeneratorName = (typeof GENERATORS)[number];
+
+/** A generator's module, loaded on demand. */
+export async function loadGenerator(name: string): Promise<Generator<WriteOptions>> {
+  switch (name) {
+    case 'init':
+      return (await import('./init/index.js')).init as Generator<WriteOptions>;
+    case 'create-api':
+      return (await import('./create-api/index.js')).createApi as Generator<WriteOptions>;
+    case 'design-database':
+      return (await import('./design-database/index.js')).designDatabase as Generator<WriteOptions>;
+    case 'add-auth':
+      return (await import('./add-auth/index.js')).addAuth as Generator<WriteOptions>;
+    default:
+      throw new Error(`bug: no generator named ${name}`);
+  }
+}
+
+/** Runs a generator from the interactive front's answers. */
+export async function runGeneratorNamed(name: string, answers: Answers, output: Output): Promise<GeneratorResult> {
+  const generator = await loadGenerator(name);
+  return runGenerator(generator, generator.interactive.options(answers), output, planners);
+}
+
 export type { AddAuthOptions, CreateApiOptions, DesignDatabaseOptions, InitOptions };
-export type { GeneratorResult, WriteOptions } from './core/generator/types.js';
+export type { GeneratorResult, WriteOptions };
 export { BackdevError, type ErrorCode, type SourceLocation, type Warning } from './core/errors.js';
 export { consoleOutput, memoryOutput, type Output } from './core/report.js';

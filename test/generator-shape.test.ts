@@ -74,6 +74,15 @@ describe('generator shape', () => {
     expect(generators.map((x) => x.name)).toEqual([g]);
     expect(typeof generators[0]!.plan).toBe('function');
     expect(typeof generators[0]!.outOfDate).toBe('string');
+    const interactive = (generators[0] as unknown as { interactive: { questions: () => { name: string }[]; options: unknown } }).interactive;
+    expect(interactive.questions().length).toBeGreaterThan(0);
+    expect(typeof interactive.options).toBe('function');
+  });
+
+  it('the composition root (CLI, plop, programmatic API) knows every generator folder', async () => {
+    const { GENERATORS, loadGenerator } = await import('../generators/index.js');
+    expect([...GENERATORS].sort()).toEqual([...generatorFolders].sort());
+    for (const name of GENERATORS) expect((await loadGenerator(name)).name).toBe(name);
   });
 
   it('commands that are not generators live in commands/', () => {

@@ -4,6 +4,7 @@
  */
 import { editableSpec, resolveTarget } from '../core/generator/target.js';
 import type { Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import { projectFolder, projectQuestion } from '../core/generator/prompts.js';
 import { buildApi } from '../core/ir/build.js';
 import type { FilePlan } from '../core/plan/types.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
@@ -25,6 +26,14 @@ export const addAuth: Generator<AddAuthOptions> = {
   label: `${GENERATOR} (+create-api)`,
   outOfDate: 'the auth wiring is out of date; run `backdev add-auth` (with the options you used) and commit the result',
   target: (options, cwd) => resolveTarget(options, cwd),
+  interactive: {
+    description: "Enforce the spec's security schemes; optionally add local accounts",
+    questions: () => [
+      projectQuestion(true),
+      { type: 'confirm', name: 'accounts', message: 'Add local accounts (register, login, refresh, logout)?', default: false },
+    ],
+    options: (a) => ({ out: projectFolder(a.out), accounts: a.accounts === true }),
+  },
   async plan({ target, files, planners, mode }, options): Promise<PlannedRun> {
     let rootText: string | undefined;
     const extra: FilePlan[] = [];

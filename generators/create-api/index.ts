@@ -8,9 +8,10 @@ import { parseSnapshot } from '../core/db/snapshot.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import { editableSpec, resolveTarget } from '../core/generator/target.js';
 import type { Generator, GeneratorContext, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import { optional, projectFolder, projectQuestion } from '../core/generator/prompts.js';
 import { buildApi } from '../core/ir/build.js';
 import type { FilePlan, Plan } from '../core/plan/types.js';
-import { parseFields } from '../core/resource/fields.js';
+import { FIELDS_HELP, parseFields } from '../core/resource/fields.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
 import { addEndpoint } from './endpoint.js';
 import { GENERATOR, planCreateApi } from './plan.js';
@@ -81,6 +82,18 @@ export const createApi: Generator<CreateApiOptions> = {
     if ((options.endpoint === undefined) !== (options.fields === undefined) || options.endpoint === '' || options.fields === '') {
       throw new BackdevError('OPTION_INVALID', '--endpoint and --fields go together: --endpoint products --fields "name:string price:number"');
     }
+  },
+  interactive: {
+    description: 'Generate routes, schemas, typed handlers and tests from the spec',
+    questions: () => [
+      projectQuestion(false),
+      { type: 'input', name: 'spec', message: 'Spec file or URL (empty: from backdev.config.json)', default: '' },
+      { type: 'input', name: 'endpoint', message: 'Add a CRUD resource first? Its name (empty: no)', default: '' },
+      // Asked every time (empty when no resource is added): plop cannot bypass conditional prompts.
+      { type: 'input', name: 'fields', message: `Fields of the resource (empty: none)\n${FIELDS_HELP}\n>`, default: '' },
+      { type: 'confirm', name: 'dryRun', message: 'Dry run (show the diff, write nothing)?', default: false },
+    ],
+    options: (a) => ({ spec: optional(a.spec), out: projectFolder(a.out), endpoint: optional(a.endpoint), fields: optional(a.fields), dryRun: a.dryRun === true }),
   },
   async plan(context, options): Promise<PlannedRun> {
     const { target, files } = context;

@@ -5,6 +5,7 @@
 import { BackdevError } from '../core/errors.js';
 import { resolveTarget } from '../core/generator/target.js';
 import type { DatabasePlanner, Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import { projectFolder, projectQuestion } from '../core/generator/prompts.js';
 import type { Obj } from '../core/json.js';
 import type { Plan } from '../core/plan/types.js';
 import { loadSpec } from '../core/spec/load.js';
@@ -27,6 +28,23 @@ export const designDatabase: Generator<DesignDatabaseOptions> = {
   target: (options, cwd) => resolveTarget(options, cwd, false),
   validate(options) {
     if (options.dialect && options.dialect !== 'postgres') throw new BackdevError('OPTION_INVALID', `--dialect ${options.dialect}: only postgres is supported`);
+  },
+  interactive: {
+    description: "Design tables from the spec's models: a migration, Database types, repositories",
+    questions: () => [
+      projectQuestion(true),
+      { type: 'input', name: 'models', message: 'Schemas to design, space-separated (empty: those marked x-backdev-table; * for all)', default: '' },
+      { type: 'confirm', name: 'allowDestructive', message: 'Accept drops and type narrowing?', default: false },
+    ],
+    options: (a) => {
+      const models = String(a.models ?? '').trim();
+      return {
+        out: projectFolder(a.out),
+        all: models === '*',
+        models: models && models !== '*' ? models.split(/\s+/) : undefined,
+        allowDestructive: a.allowDestructive === true,
+      };
+    },
   },
   async plan({ target, files }, options): Promise<PlannedRun> {
     if (!target.spec && options.fields === undefined) {

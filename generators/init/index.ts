@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_OUTPUT } from '../core/config.js';
 import { BackdevError } from '../core/errors.js';
 import type { Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import { optional } from '../core/generator/prompts.js';
 import { buildApi } from '../core/ir/build.js';
 import { BUNDLED_TEMPLATES } from '../core/render/templates.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
@@ -45,6 +46,14 @@ export const init: Generator<InitOptions> = {
   }),
   validate(options) {
     if (options.empty && options.spec) throw new BackdevError('OPTION_INVALID', '--empty and --spec do not go together: --empty starts from a spec with no paths');
+  },
+  interactive: {
+    description: 'Create a runnable Fastify project from an OpenAPI spec',
+    questions: () => [
+      { type: 'input', name: 'dir', message: 'Project folder', validate: (v) => v.trim() !== '' || 'a folder is required' },
+      { type: 'input', name: 'spec', message: 'OpenAPI spec file or URL (empty: the example pet store)', default: '' },
+    ],
+    options: (a) => ({ dir: String(a.dir), spec: optional(a.spec) }),
   },
   async plan({ target, files, planners, output }, options): Promise<PlannedRun> {
     const { root } = target;

@@ -37,7 +37,7 @@ export async function runGenerator<O extends WriteOptions>(generator: Generator<
 }
 
 /** Why `--check` fails: files out of date, and whatever else the generator found. */
-function checkFailures(generator: Generator<never>, report: ApplyReport, planned: PlannedRun): string[] {
+function checkFailures(generator: Pick<Generator<WriteOptions>, 'name' | 'outOfDate'>, report: ApplyReport, planned: PlannedRun): string[] {
   const out: string[] = [];
   if (report.changed) out.push(`${generator.name} --check: ${generator.outOfDate}`);
   for (const reason of planned.checkFailures ?? []) out.push(`${generator.name} --check: ${reason}`);
@@ -46,7 +46,7 @@ function checkFailures(generator: Generator<never>, report: ApplyReport, planned
 
 /** The `--json` report: one object, stable keys, paths relative to the project root. */
 export function jsonReport(
-  generator: Generator<never>,
+  generator: Pick<Generator<WriteOptions>, 'name'>,
   mode: Mode,
   root: string,
   report: ApplyReport,

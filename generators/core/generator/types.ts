@@ -16,6 +16,7 @@ import type { Plan, ProjectFiles } from '../plan/types.js';
 import type { Output } from '../report.js';
 import type { LoadedSpec } from '../spec/load.js';
 import type { Obj } from '../json.js';
+import type { Interactive } from './prompts.js';
 
 /** What a writing command does with its plan. */
 export type Mode = 'write' | 'dry-run' | 'check';
@@ -108,6 +109,8 @@ export interface Generator<O extends WriteOptions> {
   /** Checks the options before anything is read (usage errors). */
   validate?(options: O): void;
   plan(context: GeneratorContext, options: O): Promise<PlannedRun>;
+  /** The questions the interactive front (plop) asks for the options. */
+  interactive: Interactive<O>;
 }
 
 /** What every writing command returns. */
