@@ -6,6 +6,7 @@
  * `buildApp` that installs it all before the routes.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
 import type { ApiIR } from '../core/ir/types.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
@@ -13,6 +14,7 @@ import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { loadTemplates } from '../core/render/templates.js';
 import { BackdevError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
 import { propertyKey } from '../core/render/escape.js';
 import { exportedNames, functionText, insertBeforeCall, objectLiteralKeys } from '../core/ts/merge.js';
 import { buildAuthView, LOGIN_ATTEMPTS_PER_MINUTE, type AddAuthView } from './view-model.js';
@@ -23,7 +25,7 @@ const AUTH_FILE = 'src/auth.ts';
 const DB_MODULE = 'src/db.ts';
 export { LOGIN_ATTEMPTS_PER_MINUTE };
 const RATE_LIMIT_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }
+  JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
 ).dependencies['@fastify/rate-limit']!;
 
 export interface AddAuthOptions {
@@ -75,7 +77,7 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
   }
   const app = files.read(APP_FILE);
   if (app !== undefined) {
-    const merged = wireApp(app, view.usesDb);
+    const merged = wireApp(app, view.usesDb, (name, v) => templates.render(`app/${name}.ts.hbs`, v).trim());
     if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
     else {
       warnings.push({
@@ -171,12 +173,15 @@ function earlierViews(api: ApiIR, options: AddAuthOptions, accountsScheme: strin
   return views;
 }
 
-/** Adds `registerAuth(…)` before `registerRoutes(…)` in buildApp (and the database shutdown hook). */
-function wireApp(app: string, usesDb: boolean): string | undefined {
+/**
+ * Adds `registerAuth(…)` before `registerRoutes(…)` in buildApp (and the database shutdown hook); the lines
+ * come from the templates under `app/`.
+ */
+function wireApp(app: string, usesDb: boolean, render: (name: string, view: object) => string): string | undefined {
   let text = app;
   if (!/\bregisterAuth\(/.test(text)) {
-    const optional = /\bauth\?:\s*boolean/.test(text);
-    const call = optional ? 'if (options.auth !== false) await registerAuth(app, createVerifiers());' : 'await registerAuth(app, createVerifiers());';
+    // A buildApp that takes `auth?: boolean` (tests build the app without auth) keeps that switch.
+    const call = render('register-auth', { optional: /\bauth\?:\s*boolean/.test(text) });
     const merged = insertBeforeCall(text, 'buildApp', 'registerRoutes', call, [
       { from: './generated/auth.gen.js', name: 'registerAuth' },
       { from: './auth.js', name: 'createVerifiers' },
@@ -185,7 +190,7 @@ function wireApp(app: string, usesDb: boolean): string | undefined {
     text = merged;
   }
   if (usesDb && !/\bdb\.destroy\(\)/.test(text)) {
-    const merged = insertBeforeCall(text, 'buildApp', 'registerRoutes', "app.addHook('onClose', async () => {\n  await db.destroy();\n});", [{ from: './db.js', name: 'db' }]);
+    const merged = insertBeforeCall(text, 'buildApp', 'registerRoutes', render('close-db', {}), [{ from: './db.js', name: 'db' }]);
     if (merged) text = merged;
   }
   return text;

@@ -151,7 +151,7 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   const app = files.read(APP_FILE);
   if (app !== undefined) {
     const wired = /\bdb\.destroy\(\)/.test(app);
-    const merged = wired ? app : insertBeforeReturn(app, 'buildApp', "app.addHook('onClose', async () => {\n  await db.destroy();\n});", [{ from: './db.js', name: 'db' }]);
+    const merged = wired ? app : insertBeforeReturn(app, 'buildApp', templates.render('app/close-db.ts.hbs', {}).trim(), [{ from: './db.js', name: 'db' }]);
     if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
     else {
       warnings.push({
