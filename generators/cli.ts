@@ -64,13 +64,14 @@ export function buildCli(
           .option('spec', { type: 'string', describe: 'OpenAPI 3.0/3.1 or Swagger 2.0 file or URL (YAML or JSON)' })
           .option('empty', { type: 'boolean', describe: 'Start from an empty API (an OpenAPI 3.1 spec with no paths) instead of the example' })
           .option('templates', { type: 'string', describe: 'Folder of template overrides (see `backdev templates eject`)' })
+          .option('backdev', { type: 'string', describe: "How the project depends on backdev: a version or range (default: ^ this version), or a clone's folder or an npm-packed .tgz (a path, or file:<path from the project>)" })
           .conflicts('empty', 'spec')
           .example('$0 init my-api', 'a project from the example spec')
           .example('$0 init my-api --spec ./openapi.yaml', 'a project from your spec')
           .example('$0 init my-api --empty', 'a project with no endpoints yet (add them with create-api --endpoint)'),
       later(async (args) => {
         const { runInit } = await import('./index.js');
-        const result = await runInit({ ...writeArgs(args), dir: args.dir, spec: args.spec, empty: args.empty, templates: args.templates }, output);
+        const result = await runInit({ ...writeArgs(args), dir: args.dir, spec: args.spec, empty: args.empty, templates: args.templates, backdevVersion: args.backdev }, output);
         if (result.exitCode !== 0) exit(result.exitCode);
       }),
     )
@@ -307,6 +308,10 @@ export async function main(argv = hideBin(process.argv), output: Output = consol
   } catch (err) {
     if (isBackdevError(err)) {
       output.err(`backdev: ${err.format()}`);
+      // Under --json, stdout still carries one object a script can parse.
+      if (argv.includes('--json')) {
+        output.out(JSON.stringify({ exitCode: 1, error: { code: `BACKDEV_${err.code}`, message: err.message, location: err.location ?? null, details: err.details } }));
+      }
       return 1;
     }
     output.err(`backdev: internal error (please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}`);

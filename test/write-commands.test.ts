@@ -93,12 +93,16 @@ describe.each(COMMANDS)('%s', (name, args) => {
   });
 });
 
-it('an error under --json is still one located message on stderr, exit 1, nothing on stdout', async () => {
+it('an error under --json: the located message on stderr, exit 1, and a JSON error on stdout', async () => {
   const dir = path.join(base, 'bad');
   mkdirSync(dir);
   const r = await cli(['create-api', '--out', dir, '--spec', path.join(SPECS, 'bad', 'dangling-ref.yaml'), '--json']);
   expect(r.code).toBe(1);
-  expect(r.stdout).toBe('');
+  const report = JSON.parse(r.stdout) as { exitCode: number; error: { code: string; location: { file: string; line: number } } };
+  expect(report.exitCode).toBe(1);
+  expect(report.error.code).toMatch(/^BACKDEV_/);
+  expect(report.error.location.file).toMatch(/dangling-ref\.yaml$/);
+  expect(report.error.location.line).toBeGreaterThan(0);
   expect(r.stderr).toMatch(/^backdev: .*dangling-ref\.yaml/m);
   expect(r.stderr).toContain('BACKDEV_');
 });
