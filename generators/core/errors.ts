@@ -5,6 +5,7 @@
  * User mistakes (`BackdevError`) exit 1 with the message only; anything else is a bug and exits 2 with
  * its stack (see `cli.ts`).
  */
+import type { WarningCode } from './warnings.js';
 
 export interface SourceLocation {
   /** Path (or URL) of the file the problem is in. */
@@ -86,8 +87,8 @@ export function isBackdevError(value: unknown): value is BackdevError {
 
 /** A non-fatal problem: generation goes on with a sound fallback. */
 export interface Warning {
-  /** Stable code, e.g. `UNSUPPORTED_SCHEMA`. */
-  code: string;
+  /** Stable code from the warning catalogue (`warnings.ts`), e.g. `UNSUPPORTED_SCHEMA`. */
+  code: WarningCode;
   /** What the warning is about: `operation listPets`, `schema Pet`, a file path. */
   subject: string;
   message: string;

@@ -33,3 +33,9 @@ export function sortKeys(value: unknown): unknown {
   for (const key of Object.keys(value).sort()) if (value[key] !== undefined) out[key] = sortKeys(value[key]);
   return out;
 }
+
+/** Sets `obj[key]` as an own enumerable property, also for `__proto__` (a plain assignment would set the prototype). */
+export function setOwn(obj: Obj, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}

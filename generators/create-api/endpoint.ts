@@ -22,6 +22,7 @@ import {
 } from '../core/resource/additions.js';
 import { openSpecForEdit, writeSpecEdit, type SpecChanges } from '../core/spec/edit/index.js';
 import { deepEqual, isObject as isObj, own, type Obj } from '../core/json.js';
+import { HTTP_METHODS } from '../core/spec/structure.js';
 
 
 export interface EndpointEdit {
@@ -39,8 +40,6 @@ export interface EndpointEdit {
   /** `[list, create, get, update, delete]`. */
   operationIds: string[];
 }
-
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 export interface EndpointOptions {
   /** The `--fields` text the fields were parsed from, so that an error can point into it. */

@@ -9,8 +9,9 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../core/ir/json-schema.js';
+import { isObject as isObj, type Obj } from '../core/json.js';
 import { NameTable, camelCase, toIdentifier } from '../core/ir/names.js';
-import { validSample } from '../core/ir/samples.js';
+import { validSample } from './samples/index.js';
 import type { Warning } from '../core/errors.js';
 import type { ApiIR, MediaIR, OperationIR } from '../core/ir/types.js';
 
@@ -51,8 +52,6 @@ export interface ErrorResponsesView {
   fallback: ErrorResponseView[];
 }
 
-type Obj = { [key: string]: unknown };
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A validator without coercion or removal: does this exact body fit the schema? */
 function strictValidator(defs: Readonly<Record<string, JsonSchema>>, schemaId: string) {

@@ -19,10 +19,9 @@
  *   identifier): discriminators are left out (the alternatives and their properties stay).
  * Validation schemas are converted from the original document; only typing sees this copy.
  */
+import { isObject, type Obj } from '../core/json.js';
 import { parsePointer, resolvePointer } from '../core/spec/pointer.js';
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** `#/components/<kind>/<name>`: what openapi-typescript turns into a named type. */
 const isWholeComponentRef = (ref: string) => /^#\/components\/[^/]+\/[^/]+$/.test(ref);

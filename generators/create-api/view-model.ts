@@ -6,8 +6,10 @@
  */
 import type { OutputDirs } from '../core/config.js';
 import type { Warning } from '../core/errors.js';
-import { forSerialization, type JsonSchema } from '../core/ir/json-schema.js';
-import { createValidator, invalidSample, jsonParserRefusal, validSample } from '../core/ir/samples.js';
+import { forSerialization } from '../core/ir/for-serialization.js';
+import { isObject as isObj, type Obj } from '../core/json.js';
+import type { JsonSchema } from '../core/ir/json-schema.js';
+import { createValidator, invalidSample, jsonParserRefusal, validSample } from './samples/index.js';
 import type { ApiIR, CrudAction, CrudIR, GroupIR, MediaIR, OperationIR, ParameterIR } from '../core/ir/types.js';
 import { isJsonMediaType } from '../core/ir/build.js';
 import { words } from '../core/ir/names.js';
@@ -334,8 +336,6 @@ type SerializationCheck = (schema: JsonSchema) => string | undefined;
  * as different, as they do there). Follows `$ref`s into the shared schemas, each once.
  */
 function serializationCheck(refPrefix: string, schemaDefs: Record<string, JsonSchema>): SerializationCheck {
-  type Obj = { [key: string]: unknown };
-  const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
   const byDef = new Map<string, string | undefined>();
   const defName = (ref: unknown) =>
     typeof ref === 'string' && ref.startsWith(refPrefix) ? decodeURIComponent(ref.slice(refPrefix.length).split('/')[0]!).replace(/~1/g, '/').replace(/~0/g, '~') : undefined;

@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OUTPUT } from '../../generators/core/config.js';
 import { buildApi } from '../../generators/core/ir/build.js';
-import { jsonParserRefusal } from '../../generators/core/ir/samples.js';
+import { jsonParserRefusal } from '../../generators/create-api/samples/index.js';
 import { loadSpec } from '../../generators/core/spec/load.js';
 import { buildView } from '../../generators/create-api/view-model.js';
 import { SPECS } from '../helpers.js';

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFastifySchema, type JsonSchema } from '../../generators/core/ir/json-schema.js';
-import { createValidator, invalidSample, validSample } from '../../generators/core/ir/samples.js';
+import { createValidator, invalidSample, validSample } from '../../generators/create-api/samples/index.js';
 
 const PREFIX = 'backdev-schemas#/$defs/';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

@@ -16,6 +16,9 @@ import { BackdevError } from '../errors.js';
 import { primaryKeyName } from './names.js';
 import type { CheckIR, ColumnIR, DbSchema, DefaultIR, ForeignKeyIR, IndexIR, SqlType, TableIR } from './types.js';
 import { deepFreeze } from '../freeze.js';
+import { sortKeys } from '../json.js';
+import { pairByName, reconcile } from './reconcile.js';
+import { castable, narrows, needsUsing, sameType } from './sql-types.js';
 
 export interface DiffOptions {
   renames?: {
@@ -77,25 +80,36 @@ export interface Migration {
 
 type Draft = { [K in StepKind]: { readonly kind: K; readonly destructive: boolean } & StepData[K] }[StepKind];
 
-/** Phases, in the order their steps run. */
-const PHASES: readonly (readonly StepKind[])[] = [
-  ['drop-foreign-key'],
-  ['drop-index'],
-  ['drop-check'],
-  ['drop-primary-key'],
-  ['drop-table'],
-  ['drop-column'],
-  ['rename-table'],
-  ['rename-column'],
-  ['rename-index', 'rename-constraint'],
-  ['create-table'],
-  ['add-column'],
-  ['drop-identity', 'drop-default', 'alter-column-type', 'drop-not-null', 'set-not-null', 'set-default', 'add-identity'],
-  ['replace-check', 'add-check'],
-  ['add-primary-key'],
-  ['create-index'],
-  ['add-foreign-key'],
-];
+/**
+ * The phase of each kind of step: steps run by phase, and in the order they were found within a phase.
+ * A `Record` over every `StepKind`, so a new kind of step does not compile until it is given a phase.
+ */
+const PHASE: Readonly<Record<StepKind, number>> = {
+  'drop-foreign-key': 0,
+  'drop-index': 1,
+  'drop-check': 2,
+  'drop-primary-key': 3,
+  'drop-table': 4,
+  'drop-column': 5,
+  'rename-table': 6,
+  'rename-column': 7,
+  'rename-index': 8,
+  'rename-constraint': 8,
+  'create-table': 9,
+  'add-column': 10,
+  'drop-identity': 11,
+  'drop-default': 11,
+  'alter-column-type': 11,
+  'drop-not-null': 11,
+  'set-not-null': 11,
+  'set-default': 11,
+  'add-identity': 11,
+  'replace-check': 12,
+  'add-check': 12,
+  'add-primary-key': 13,
+  'create-index': 14,
+  'add-foreign-key': 15,
+};
 
 const EMPTY: DbSchema = { kind: 'db-schema', dialect: 'postgres', tables: [] };
 
@@ -119,17 +133,11 @@ export function diffSchemas(previous: DbSchema | undefined, next: DbSchema, opti
   };
 
   // Pair tables.
-  const pairs: { p: TableIR; n: TableIR }[] = [];
-  const created: TableIR[] = [];
-  const sourceOf = new Map<string, string>();
-  for (const [from, to] of renames.tables) sourceOf.set(to, from);
-  for (const n of next.tables) {
-    const from = sourceOf.get(n.name) ?? (prevTables.has(n.name) && !renames.tables.has(n.name) ? n.name : undefined);
-    if (from === undefined) created.push(n);
-    else pairs.push({ p: prevTables.get(from)!, n });
-  }
+  const tablePairs = pairByName(prev.tables, next.tables, (t) => tableTo(t.name));
+  const pairs = tablePairs.pairs;
+  const created = tablePairs.added;
+  const dropped = tablePairs.dropped;
   const paired = new Set(pairs.map((x) => x.p.name));
-  const dropped = prev.tables.filter((t) => !paired.has(t.name));
   const createdNames = new Set(created.map((t) => t.name));
 
   const steps: Draft[] = [];
@@ -148,11 +156,7 @@ export function diffSchemas(previous: DbSchema | undefined, next: DbSchema, opti
   }
   const infos = new Map<string, PairInfo>();
   for (const { p, n } of pairs) {
-    const matched = new Map<string, ColumnIR>();
-    for (const c of p.columns) {
-      const to = columnTo(p.name, c.name);
-      if (n.columns.some((x) => x.name === to)) matched.set(to, c);
-    }
+    const matched = new Map(pairByName(p.columns, n.columns, (c) => columnTo(p.name, c.name)).pairs.map((x) => [x.n.name, x.p]));
     const rebuilt = new Set<string>();
     const retyped = new Set<string>();
     for (const c of n.columns) {
@@ -189,35 +193,23 @@ export function diffSchemas(previous: DbSchema | undefined, next: DbSchema, opti
     const nextTable = paired.has(t.name) ? tableTo(t.name) : undefined;
     for (const ix of t.indexes) prevIndexes.set(ix.name, { table: t.name, nextTable, index: ix, columns: ix.columns.map((c) => columnTo(t.name, c)) });
   }
-  const nextIndexNames = new Set(next.tables.flatMap((t) => t.indexes.map((i) => i.name)));
-  const keptIndexes = new Set<string>();
-  const renamedIndexes = new Set<string>();
   const indexTouchesRebuilt = (table: string, columns: readonly string[]) => columns.some((c) => infos.get(table)?.rebuilt.has(c) ?? false);
-  for (const n of next.tables) {
-    for (const ix of n.indexes) {
-      const sameContent = (pi: PrevIndex) => pi.nextTable === n.name && sameList(pi.columns, ix.columns) && pi.index.unique === ix.unique;
-      const old = prevIndexes.get(ix.name);
-      if (old && sameContent(old) && !indexTouchesRebuilt(n.name, ix.columns)) {
-        keptIndexes.add(ix.name);
-        continue;
-      }
-      if (!old && !indexTouchesRebuilt(n.name, ix.columns)) {
-        const source = [...prevIndexes.values()].find((pi) => sameContent(pi) && !nextIndexNames.has(pi.index.name) && !renamedIndexes.has(pi.index.name));
-        if (source) {
-          renamedIndexes.add(source.index.name);
-          push({ kind: 'rename-index', destructive: false, table: n.name, from: source.index.name, to: ix.name });
-          continue;
-        }
-      }
-      const hadEquivalent = [...prevIndexes.values()].some((pi) => sameContent(pi));
-      const destructive = ix.unique && !createdNames.has(n.name) && !hadEquivalent && ix.columns.some((c) => existed(n.name, c));
-      push({ kind: 'create-index', destructive, table: n.name, index: ix });
-    }
-  }
-  for (const [name, pi] of prevIndexes) {
-    if (keptIndexes.has(name) || renamedIndexes.has(name)) continue;
-    push({ kind: 'drop-index', destructive: false, table: pi.table, index: pi.index });
-  }
+  const nextIndexes = next.tables.flatMap((n) => n.indexes.map((index) => ({ table: n.name, index })));
+  type NextIndex = (typeof nextIndexes)[number];
+  const sameIndex = (pi: PrevIndex, ni: NextIndex) => pi.nextTable === ni.table && sameList(pi.columns, ni.index.columns) && pi.index.unique === ni.index.unique;
+  reconcile([...prevIndexes.values()], nextIndexes, {
+    prevName: (pi) => pi.index.name,
+    nextName: (ni) => ni.index.name,
+    keeps: sameIndex,
+    same: sameIndex,
+    rebuilds: (ni) => indexTouchesRebuilt(ni.table, ni.index.columns),
+    rename: (pi, ni) => push({ kind: 'rename-index', destructive: false, table: ni.table, from: pi.index.name, to: ni.index.name }),
+    add: ({ table, index }, hadEquivalent) => {
+      const destructive = index.unique && !createdNames.has(table) && !hadEquivalent && index.columns.some((c) => existed(table, c));
+      push({ kind: 'create-index', destructive, table, index });
+    },
+    drop: (pi) => push({ kind: 'drop-index', destructive: false, table: pi.table, index: pi.index }),
+  });
 
   // ---- Primary keys.
   for (const info of infos.values()) {
@@ -253,63 +245,42 @@ export function diffSchemas(previous: DbSchema | undefined, next: DbSchema, opti
   for (const t of dropped) for (const fk of t.foreignKeys) push({ kind: 'drop-foreign-key', destructive: false, table: t.name, foreignKey: fk });
   for (const info of infos.values()) {
     const { p, n } = info;
-    const prevFks = new Map(p.foreignKeys.map((fk) => [fk.name, fk]));
-    const nextNames = new Set(n.foreignKeys.map((fk) => fk.name));
-    const kept = new Set<string>();
-    const renamed = new Set<string>();
-    for (const fk of n.foreignKeys) {
-      const old = prevFks.get(fk.name);
-      if (old && sameFk(mapFk(p.name, old), fk) && !fkNeedsRebuild(n.name, fk)) {
-        kept.add(fk.name);
-        continue;
-      }
-      if (!old && !fkNeedsRebuild(n.name, fk)) {
-        const source = p.foreignKeys.find((o) => !nextNames.has(o.name) && !renamed.has(o.name) && sameFk(mapFk(p.name, o), fk));
-        if (source) {
-          renamed.add(source.name);
-          push({ kind: 'rename-constraint', destructive: false, table: n.name, from: source.name, to: fk.name });
-          continue;
-        }
-      }
-      const hadEquivalent = p.foreignKeys.some((o) => sameFk(mapFk(p.name, o), fk));
-      push({ kind: 'add-foreign-key', destructive: !hadEquivalent && fk.columns.some((c) => existed(n.name, c)), table: n.name, foreignKey: fk });
-    }
-    for (const fk of p.foreignKeys) {
-      if (!kept.has(fk.name) && !renamed.has(fk.name)) push({ kind: 'drop-foreign-key', destructive: false, table: p.name, foreignKey: fk });
-    }
+    const sameAs = (o: ForeignKeyIR, fk: ForeignKeyIR) => sameFk(mapFk(p.name, o), fk);
+    reconcile(p.foreignKeys, n.foreignKeys, {
+      prevName: (fk) => fk.name,
+      nextName: (fk) => fk.name,
+      keeps: sameAs,
+      same: sameAs,
+      rebuilds: (fk) => fkNeedsRebuild(n.name, fk),
+      rename: (o, fk) => push({ kind: 'rename-constraint', destructive: false, table: n.name, from: o.name, to: fk.name }),
+      add: (fk, hadEquivalent) =>
+        push({ kind: 'add-foreign-key', destructive: !hadEquivalent && fk.columns.some((c) => existed(n.name, c)), table: n.name, foreignKey: fk }),
+      drop: (fk) => push({ kind: 'drop-foreign-key', destructive: false, table: p.name, foreignKey: fk }),
+    });
   }
 
   // ---- Checks (names unique per table).
   for (const info of infos.values()) {
     const { p, n } = info;
-    const prevChecks = new Map(p.checks.map((c) => [c.name, c]));
-    const nextNames = new Set(n.checks.map((c) => c.name));
-    const handled = new Set<string>();
     const prevValuesOf = (column: string) => p.checks.find((c) => columnTo(p.name, c.column) === column)?.values;
-    for (const ck of n.checks) {
-      const changesType = typeChanges(n.name, ck.column);
-      const old = prevChecks.get(ck.name);
-      const oldColumn = old ? columnTo(p.name, old.column) : undefined;
-      if (old && oldColumn === ck.column && !changesType) {
-        handled.add(ck.name);
-        if (!sameList(old.values, ck.values)) {
-          push({ kind: 'replace-check', destructive: removesValues(old.values, ck.values), table: n.name, from: old, to: ck });
-        }
-        continue;
-      }
-      if (!old && !changesType) {
-        const source = p.checks.find((o) => !nextNames.has(o.name) && !handled.has(o.name) && columnTo(p.name, o.column) === ck.column && sameList(o.values, ck.values));
-        if (source) {
-          handled.add(source.name);
-          push({ kind: 'rename-constraint', destructive: false, table: n.name, from: source.name, to: ck.name });
-          continue;
-        }
-      }
-      const before = existed(n.name, ck.column) ? prevValuesOf(ck.column) : undefined;
-      const destructive = existed(n.name, ck.column) && (before === undefined || removesValues(before, ck.values));
-      push({ kind: 'add-check', destructive, table: n.name, check: ck });
-    }
-    for (const ck of p.checks) if (!handled.has(ck.name)) push({ kind: 'drop-check', destructive: false, table: p.name, check: ck });
+    reconcile(p.checks, n.checks, {
+      prevName: (ck) => ck.name,
+      nextName: (ck) => ck.name,
+      // A check on the same column keeps its name; its values are replaced in place when they change.
+      keeps: (old, ck) => columnTo(p.name, old.column) === ck.column,
+      same: (o, ck) => columnTo(p.name, o.column) === ck.column && sameList(o.values, ck.values),
+      rebuilds: (ck) => typeChanges(n.name, ck.column),
+      keep: (old, ck) => {
+        if (!sameList(old.values, ck.values)) push({ kind: 'replace-check', destructive: removesValues(old.values, ck.values), table: n.name, from: old, to: ck });
+      },
+      rename: (o, ck) => push({ kind: 'rename-constraint', destructive: false, table: n.name, from: o.name, to: ck.name }),
+      add: (ck) => {
+        const before = existed(n.name, ck.column) ? prevValuesOf(ck.column) : undefined;
+        const destructive = existed(n.name, ck.column) && (before === undefined || removesValues(before, ck.values));
+        push({ kind: 'add-check', destructive, table: n.name, check: ck });
+      },
+      drop: (ck) => push({ kind: 'drop-check', destructive: false, table: p.name, check: ck }),
+    });
   }
 
   // ---- Tables.
@@ -355,8 +326,8 @@ export function diffSchemas(previous: DbSchema | undefined, next: DbSchema, opti
   }
 
   // Stable order: by phase, then in the order found (tables in name order, columns in table order).
-  const ordered: MigrationStep[] = [];
-  for (const phase of PHASES) for (const s of steps) if (phase.includes(s.kind)) ordered.push(finish(s));
+  // (Array.prototype.sort is stable.)
+  const ordered: MigrationStep[] = [...steps].sort((a, b) => PHASE[a.kind] - PHASE[b.kind]).map(finish);
   return deepFreeze({ steps: ordered, destructive: ordered.filter((s) => s.destructive), name: migrationName(ordered) });
 }
 
@@ -412,61 +383,6 @@ function resolveRenames(prev: Map<string, TableIR>, next: Map<string, TableIR>, 
     }
   }
   return { tables, columns };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Types
-
-const STRINGS = new Set(['text', 'varchar']);
-const NUMBERS = new Set(['integer', 'bigint', 'double precision', 'numeric']);
-
-export function sameType(a: SqlType, b: SqlType): boolean {
-  return a.name === b.name && (a.length ?? null) === (b.length ?? null) && (a.array ?? false) === (b.array ?? false);
-}
-
-/** Can `ALTER COLUMN … TYPE` (with a USING cast where needed) convert from → to? Else the column is rebuilt. */
-export function castable(from: SqlType, to: SqlType): boolean {
-  const fromArray = from.array ?? false;
-  const toArray = to.array ?? false;
-  if (fromArray !== toArray) return (!toArray && STRINGS.has(to.name)) || (!fromArray && STRINGS.has(from.name));
-  const a = from.name;
-  const b = to.name;
-  if (a === b || STRINGS.has(a) || STRINGS.has(b)) return true;
-  if (NUMBERS.has(a) && NUMBERS.has(b)) return true;
-  if ((a === 'integer' && b === 'boolean') || (a === 'boolean' && b === 'integer')) return true;
-  if ((a === 'date' && b === 'timestamptz') || (a === 'timestamptz' && b === 'date')) return true;
-  return a === 'jsonb' && !fromArray && ['integer', 'bigint', 'double precision', 'numeric', 'boolean'].includes(b);
-}
-
-/** Does the conversion need `USING col::type` (no assignment cast)? */
-export function needsUsing(from: SqlType, to: SqlType): boolean {
-  const fromArray = from.array ?? false;
-  const toArray = to.array ?? false;
-  if (!toArray && STRINGS.has(to.name)) return false;
-  if (fromArray !== toArray) return true;
-  const a = from.name;
-  const b = to.name;
-  if (STRINGS.has(a) && STRINGS.has(b)) return false;
-  if (NUMBERS.has(a) && NUMBERS.has(b)) return false;
-  if ((a === 'date' && b === 'timestamptz') || (a === 'timestamptz' && b === 'date')) return false;
-  return true;
-}
-
-/** Can the conversion fail on existing values or lose information? */
-export function narrows(from: SqlType, to: SqlType): boolean {
-  if (sameType(from, to)) return false;
-  const fromArray = from.array ?? false;
-  const toArray = to.array ?? false;
-  if (!toArray && to.name === 'text') return false;
-  if (fromArray !== toArray) return true;
-  const a = from.name;
-  const b = to.name;
-  if (b === 'text') return false;
-  if (b === 'varchar') return !(a === 'varchar' && (from.length ?? Infinity) <= (to.length ?? Infinity));
-  if (a === 'integer' && (b === 'bigint' || b === 'numeric' || b === 'double precision')) return false;
-  if (a === 'bigint' && b === 'numeric') return false;
-  if (a === 'date' && b === 'timestamptz') return false;
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -674,18 +590,11 @@ function sameDefault(a: DefaultIR | undefined, b: DefaultIR | undefined): boolea
   return stableJson(a) === stableJson(b);
 }
 
-/** JSON with object keys sorted (for comparing values). */
+/**
+ * JSON with object keys sorted (for comparing values). `sortKeys` leaves out undefined members, which
+ * `JSON.stringify` would leave out anyway, and sorts by UTF-16 code unit, as `compare` does.
+ */
 export function stableJson(value: unknown): string {
   return JSON.stringify(sortKeys(value)) ?? 'undefined';
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort(compare)) out[k] = sortKeys((value as Record<string, unknown>)[k]);
-    return out;
-  }
-  return value;
 }
 

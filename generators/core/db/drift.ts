@@ -10,12 +10,11 @@
  * followed: they are tables of their own (with their own fingerprint) or stored as JSON.
  */
 import { createHash } from 'node:crypto';
+import { isObject as isObj, type Obj } from '../json.js';
 
 /** Where design-database keeps the snapshot of the last design. */
 export const DB_SNAPSHOT_PATH = '.backdev/db-snapshot.json';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Keywords that document a schema without changing its data. */
 const DOCUMENTATION = new Set(['description', 'title', 'example', 'examples', 'externalDocs', 'deprecated', 'xml', '$comment']);

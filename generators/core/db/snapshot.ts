@@ -5,6 +5,7 @@
  * or corrupted snapshot must fail with a clear message rather than produce a wrong migration.
  */
 import { BackdevError } from '../errors.js';
+import { isObject as isObj, sortKeys, type Obj } from '../json.js';
 import { toPointer } from '../spec/pointer.js';
 import { isSqlName } from './names.js';
 import type { CheckIR, ColumnIR, DbSchema, DefaultIR, ForeignKeyIR, IndexIR, ScalarSqlType, SqlType, TableIR } from './types.js';
@@ -25,21 +26,6 @@ export function serializeSnapshot(schema: DbSchema, models?: Readonly<Record<str
   return `${JSON.stringify(sortKeys(data), null, 2)}\n`;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Parses and validates a snapshot; `file` is named in errors. The result is deeply frozen. */

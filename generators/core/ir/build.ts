@@ -4,6 +4,7 @@
  */
 import { quoteName, type Warning } from '../errors.js';
 import type { LoadedSpec } from '../spec/load.js';
+import { isObject, type Obj } from '../json.js';
 import { deref } from '../spec/pointer.js';
 import { HTTP_METHODS, type HttpMethod } from '../spec/structure.js';
 import { toFastifySchema, type JsonSchema } from './json-schema.js';
@@ -28,8 +29,6 @@ const DEFAULT_TAG = 'default';
 /** A template expression of a path: `{name}` (OpenAPI has no escape for a literal brace). */
 const PATH_TEMPLATE = /\{([^}]*)\}/g;
 
-type Obj = Record<string, unknown>;
-const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export interface BuildContext {

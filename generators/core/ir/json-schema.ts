@@ -16,6 +16,9 @@
  *   for the other two places Ajv rejects a `default`).
  */
 import type { Warning } from '../errors.js';
+import { deepEqual, isObject, setOwn } from '../json.js';
+import { encodeFragmentToken, escapePointerToken, locatePointer, valueAt } from '../spec/pointer.js';
+import { containsRef, hasDefaultBelowRoot, stripCompositeDefaults } from './subschemas.js';
 
 export type JsonSchema = boolean | { [keyword: string]: unknown };
 
@@ -99,10 +102,6 @@ export const AJV_FORMATS: ReadonlySet<string> = new Set([
 
 const TYPE_NAMES: ReadonlySet<string> = new Set(['string', 'number', 'integer', 'boolean', 'array', 'object', 'null']);
 
-/** Keywords whose value is a single subschema. */
-const SINGLE_SCHEMA_KEYWORDS = ['additionalProperties', 'additionalItems', 'propertyNames', 'contains', 'not', 'if', 'then', 'else'];
-/** Keywords below which Ajv validates with `compositeRule` (defaults are rejected there). */
-const COMPOSITE_KEYWORDS: ReadonlySet<string> = new Set(['anyOf', 'oneOf', 'not', 'if', 'contains', 'propertyNames']);
 /** Annotations that describe the instance at this place; hoisted to a wrapper when the schema gets wrapped. */
 const HOISTED_ANNOTATIONS = ['default', 'readOnly', 'writeOnly', 'deprecated'];
 /** Keywords that can reject `null` even without a `type`. */
@@ -161,7 +160,7 @@ export function toFastifySchema(schema: unknown, ctx: SchemaConversion): JsonSch
   if (position !== 'embedded' && isObject(out)) {
     delete out['default'];
     if (position === 'shared' && !containsRef(out) && hasDefaultBelowRoot(out)) {
-      setKey(out, '$defs', { [NO_INLINE_MARKER]: { $ref: '#' } });
+      setOwn(out, '$defs', { [NO_INLINE_MARKER]: { $ref: '#' } });
     }
   }
   return out;
@@ -216,7 +215,7 @@ function convertSchema(input: unknown, path: string, st: State): JsonSchema {
 function convertRefSchema(input: SchemaObject, path: string, st: State): JsonSchema {
   const ref = input['$ref'];
   const rest: SchemaObject = {};
-  for (const key of Object.keys(input)) if (key !== '$ref') setKey(rest, key, input[key]);
+  for (const key of Object.keys(input)) if (key !== '$ref') setOwn(rest, key, input[key]);
   if (typeof ref !== 'string') {
     warn(st, `${path}/$ref`, 'INVALID_SCHEMA', `$ref must be a string, found ${describe(ref)}; ignored`);
     return convertKeywords(rest, path, st);
@@ -228,14 +227,14 @@ function convertRefSchema(input: SchemaObject, path: string, st: State): JsonSch
   const annotations: SchemaObject = {};
   for (const key of HOISTED_ANNOTATIONS) {
     if (hasOwn(restOut, key)) {
-      setKey(annotations, key, restOut[key]);
+      setOwn(annotations, key, restOut[key]);
       delete restOut[key];
     }
   }
   const hasRest = Object.keys(restOut).length > 0;
   if (!hasRest && Object.keys(annotations).length === 0) return target;
   const out: SchemaObject = { allOf: hasRest ? [target, restOut] : [target] };
-  for (const key of Object.keys(annotations)) setKey(out, key, annotations[key]);
+  for (const key of Object.keys(annotations)) setOwn(out, key, annotations[key]);
   return out;
 }
 
@@ -247,7 +246,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
     switch (key) {
       case 'type': {
         const type = convertType(value, at, st);
-        if (type !== undefined) setKey(out, key, type);
+        if (type !== undefined) setOwn(out, key, type);
         break;
       }
       case 'properties':
@@ -262,9 +261,9 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
             warn(st, at, 'INVALID_PATTERN', `patternProperties key ${JSON.stringify(name)} is not a valid regular expression; ignored`);
             continue;
           }
-          setKey(props, name, convertSchema(value[name], `${at}/${escapePointerToken(name)}`, st));
+          setOwn(props, name, convertSchema(value[name], `${at}/${escapePointerToken(name)}`, st));
         }
-        setKey(out, key, props);
+        setOwn(out, key, props);
         break;
       }
       case 'additionalProperties': {
@@ -273,7 +272,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
           break;
         }
         const sub = convertSchema(value, at, st);
-        setKey(out, key, isObject(sub) && Object.keys(sub).length === 0 ? true : sub);
+        setOwn(out, key, isObject(sub) && Object.keys(sub).length === 0 ? true : sub);
         break;
       }
       case 'propertyNames':
@@ -282,21 +281,21 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
       case 'if':
       case 'then':
       case 'else':
-        setKey(out, key, convertSchema(value, at, st));
+        setOwn(out, key, convertSchema(value, at, st));
         break;
       case 'items':
         if (Array.isArray(value)) {
           warn(st, at, 'INVALID_SCHEMA', 'items must be a single schema (use prefixItems for tuples); accepting any items');
-          setKey(out, key, {});
+          setOwn(out, key, {});
         } else {
-          setKey(out, key, convertSchema(value, at, st));
+          setOwn(out, key, convertSchema(value, at, st));
         }
         break;
       case 'prefixItems':
         if (!Array.isArray(value)) {
           warn(st, at, 'INVALID_SCHEMA', `prefixItems must be an array of schemas, found ${describe(value)}; ignored`);
         } else if (value.length > 0) {
-          setKey(
+          setOwn(
             out,
             key,
             value.map((item, i) => convertSchema(item, `${at}/${i}`, st)),
@@ -309,7 +308,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
         if (!Array.isArray(value) || value.length === 0) {
           warn(st, at, 'INVALID_SCHEMA', `${key} must be a non-empty array of schemas, found ${describe(value)}; ignored`);
         } else {
-          setKey(
+          setOwn(
             out,
             key,
             value.map((item, i) => convertSchema(item, `${at}/${i}`, st)),
@@ -329,7 +328,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
             names.push(name);
           }
         }
-        if (names.length > 0) setKey(out, key, names);
+        if (names.length > 0) setOwn(out, key, names);
         break;
       }
       case 'enum': {
@@ -346,19 +345,19 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
           }
           if (!values.some((v) => deepEqual(v, json.value))) values.push(json.value);
         }
-        if (values.length > 0) setKey(out, key, values);
+        if (values.length > 0) setOwn(out, key, values);
         break;
       }
       case 'const':
       case 'default': {
         const json = toJson(value);
-        if (json.ok) setKey(out, key, json.value);
+        if (json.ok) setOwn(out, key, json.value);
         else warn(st, at, 'INVALID_SCHEMA', `${key} ${describe(value)} is not JSON data; ignored`);
         break;
       }
       case 'minimum':
       case 'maximum':
-        if (typeof value === 'number' && Number.isFinite(value)) setKey(out, key, value);
+        if (typeof value === 'number' && Number.isFinite(value)) setOwn(out, key, value);
         else warn(st, at, 'INVALID_SCHEMA', `${key} must be a number, found ${describe(value)}; ignored`);
         break;
       case 'exclusiveMinimum':
@@ -368,14 +367,14 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
         }
         break; // resolved after the loop, once minimum/maximum are known
       case 'multipleOf':
-        if (typeof value === 'number' && Number.isFinite(value) && value > 0) setKey(out, key, value);
+        if (typeof value === 'number' && Number.isFinite(value) && value > 0) setOwn(out, key, value);
         else warn(st, at, 'INVALID_SCHEMA', `multipleOf must be a number greater than 0, found ${describe(value)}; ignored`);
         break;
       case 'uniqueItems':
       case 'readOnly':
       case 'writeOnly':
       case 'deprecated':
-        if (typeof value === 'boolean') setKey(out, key, value);
+        if (typeof value === 'boolean') setOwn(out, key, value);
         else warn(st, at, 'INVALID_SCHEMA', `${key} must be a boolean, found ${describe(value)}; ignored`);
         break;
       case 'pattern':
@@ -384,11 +383,11 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
         } else if (!isValidPattern(value)) {
           warn(st, at, 'INVALID_PATTERN', `pattern ${JSON.stringify(value)} is not a valid regular expression (JavaScript, "u" flag); ignored, the value is not checked against it`);
         } else {
-          setKey(out, key, value);
+          setOwn(out, key, value);
         }
         break;
       case 'format':
-        if (typeof value === 'string' && AJV_FORMATS.has(value)) setKey(out, key, value);
+        if (typeof value === 'string' && AJV_FORMATS.has(value)) setOwn(out, key, value);
         break; // other formats are annotations for fastify
       case 'nullable':
         if (typeof value !== 'boolean') {
@@ -401,7 +400,7 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
         break;
       default:
         if (COUNT_KEYWORDS.has(key)) {
-          if (typeof value === 'number' && Number.isInteger(value) && value >= 0) setKey(out, key, value);
+          if (typeof value === 'number' && Number.isInteger(value) && value >= 0) setOwn(out, key, value);
           else warn(st, at, 'INVALID_SCHEMA', `${key} must be a non-negative integer, found ${describe(value)}; ignored`);
         } else if (UNSUPPORTED_KEYWORDS.has(key)) {
           warn(st, at, 'UNSUPPORTED_SCHEMA', `${key} is not supported by fastify's validator; ignored, values are not checked against it`);
@@ -418,12 +417,12 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
     const value = input[exclusive];
     if (!hasOwn(input, exclusive)) continue;
     if (typeof value === 'number' && Number.isFinite(value)) {
-      setKey(out, exclusive, value);
+      setOwn(out, exclusive, value);
     } else if (value === true) {
       const limit = out[bound];
       if (typeof limit === 'number') {
         delete out[bound];
-        setKey(out, exclusive, limit);
+        setOwn(out, exclusive, limit);
       } else {
         warn(st, `${path}/${exclusive}`, 'INVALID_SCHEMA', `${exclusive}: true needs a numeric ${bound}; ignored`);
       }
@@ -438,8 +437,8 @@ function convertKeywords(input: SchemaObject, path: string, st: State): SchemaOb
     const rest = out['items'];
     delete out['prefixItems'];
     delete out['items'];
-    setKey(out, 'items', tuple);
-    if (rest !== undefined) setKey(out, 'additionalItems', rest);
+    setOwn(out, 'items', tuple);
+    if (rest !== undefined) setOwn(out, 'additionalItems', rest);
   }
 
   // Ajv's strict mode rejects an `if` without `then`/`else`, and `then`/`else` without `if` (no effect either way).
@@ -478,13 +477,13 @@ function separateMatchingProperties(out: SchemaObject): void {
       }
     });
     if (matched.length === 0) {
-      setKey(rebuilt, pattern, patternSchema);
+      setOwn(rebuilt, pattern, patternSchema);
       continue;
     }
     changed = true;
-    for (const name of matched) setKey(properties, name, withAlso(properties[name] as JsonSchema, structuredClone(patternSchema)));
+    for (const name of matched) setOwn(properties, name, withAlso(properties[name] as JsonSchema, structuredClone(patternSchema)));
     const names = matched.map((name) => name.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|');
-    setKey(rebuilt, `^(?!(?:${names})$)[\\s\\S]*?(?:${pattern})`, patternSchema);
+    setOwn(rebuilt, `^(?!(?:${names})$)[\\s\\S]*?(?:${pattern})`, patternSchema);
   }
   if (changed) out['patternProperties'] = rebuilt;
 }
@@ -498,7 +497,7 @@ function withAlso(schema: JsonSchema, extra: JsonSchema): JsonSchema {
   const out: SchemaObject = { allOf: [inner, extra] };
   for (const key of HOISTED_ANNOTATIONS) {
     if (hasOwn(inner, key)) {
-      setKey(out, key, inner[key]);
+      setOwn(out, key, inner[key]);
       delete inner[key];
     }
   }
@@ -536,7 +535,7 @@ function applyNullable(input: SchemaObject, out: JsonSchema): JsonSchema {
     const wrapper: SchemaObject = { anyOf: [inner, { type: 'null' }] };
     for (const key of HOISTED_ANNOTATIONS) {
       if (hasOwn(inner, key)) {
-        setKey(wrapper, key, inner[key]);
+        setOwn(wrapper, key, inner[key]);
         delete inner[key];
       }
     }
@@ -562,7 +561,7 @@ function resolveRef(ref: string, path: string, st: State): JsonSchema {
     warn(st, at, 'UNRESOLVED_REF', `$ref ${JSON.stringify(ref)} points outside the document (bundle the spec first); accepting any value`);
     return {};
   }
-  const tokens = locate(st.ctx.document, ref);
+  const tokens = locatePointer(st.ctx.document, ref);
   if (tokens === undefined) {
     warn(st, at, 'UNRESOLVED_REF', `$ref ${JSON.stringify(ref)} points at nothing; accepting any value`);
     return {};
@@ -593,54 +592,20 @@ function resolveRef(ref: string, path: string, st: State): JsonSchema {
   }
   st.inlining.push(key);
   try {
-    return convertSchema(getAt(st.ctx.document, tokens), path, st);
+    return convertSchema(valueAt(st.ctx.document, tokens), path, st);
   } finally {
     st.inlining.pop();
   }
 }
 
-/** The tokens of the JSON pointer a local ref names, when something is there. */
-function locate(document: unknown, ref: string): string[] | undefined {
-  const fragment = ref.slice(1);
-  const candidates: string[] = [];
-  try {
-    candidates.push(decodeURIComponent(fragment));
-  } catch {
-    // malformed percent-encoding: take the fragment literally
-  }
-  if (!candidates.includes(fragment)) candidates.push(fragment);
-  for (const pointer of candidates) {
-    if (pointer !== '' && !pointer.startsWith('/')) continue;
-    const tokens = pointer === '' ? [] : pointer.slice(1).split('/').map(unescapePointerToken);
-    if (getAt(document, tokens) !== undefined) return tokens;
-  }
-  return undefined;
-}
-
-function getAt(root: unknown, tokens: readonly string[]): unknown {
-  let node = root;
-  for (const token of tokens) {
-    if (Array.isArray(node)) {
-      if (!/^(0|[1-9][0-9]*)$/.test(token)) return undefined;
-      node = node[Number(token)];
-    } else if (isObject(node)) {
-      if (!hasOwn(node, token)) return undefined;
-      node = node[token];
-    } else {
-      return undefined;
-    }
-  }
-  return node;
-}
-
 function pathExists(root: unknown, tokens: readonly string[]): boolean {
-  return getAt(root, tokens) !== undefined;
+  return valueAt(root, tokens) !== undefined;
 }
 
 function probeComponent(name: string, st: State): JsonSchema {
   const cached = st.probeCache.get(name);
   if (cached !== undefined) return cached;
-  const source = getAt(st.ctx.document, ['components', 'schemas', name]);
+  const source = valueAt(st.ctx.document, ['components', 'schemas', name]);
   const probe: State = { ...st, inlining: [], active: new Set(), quiet: true };
   st.probing.add(name);
   try {
@@ -653,51 +618,6 @@ function probeComponent(name: string, st: State): JsonSchema {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Post-processing
-
-/** Calls `fn` for every direct subschema of `schema`, with whether Ajv evaluates it under `compositeRule`. */
-function forEachSubschema(schema: JsonSchema, fn: (sub: JsonSchema, composite: boolean) => void): void {
-  if (!isObject(schema)) return;
-  for (const key of Object.keys(schema)) {
-    const value = schema[key];
-    const composite = COMPOSITE_KEYWORDS.has(key);
-    if (key === 'properties' || key === 'patternProperties') {
-      if (isObject(value)) for (const name of Object.keys(value)) visit(value[name], false);
-    } else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf' || key === 'items') {
-      if (Array.isArray(value)) for (const item of value) visit(item, composite);
-      else visit(value, composite);
-    } else if (SINGLE_SCHEMA_KEYWORDS.includes(key)) {
-      visit(value, composite);
-    }
-  }
-  function visit(sub: unknown, composite: boolean): void {
-    if (typeof sub === 'boolean' || isObject(sub)) fn(sub, composite);
-  }
-}
-
-function stripCompositeDefaults(schema: JsonSchema, composite: boolean): void {
-  if (composite && isObject(schema)) delete schema['default'];
-  forEachSubschema(schema, (sub, subComposite) => stripCompositeDefaults(sub, composite || subComposite));
-}
-
-function containsRef(schema: JsonSchema): boolean {
-  if (isObject(schema) && hasOwn(schema, '$ref')) return true;
-  let found = false;
-  forEachSubschema(schema, (sub) => {
-    found ||= containsRef(sub);
-  });
-  return found;
-}
-
-function hasDefaultBelowRoot(schema: JsonSchema): boolean {
-  let found = false;
-  forEachSubschema(schema, (sub) => {
-    found ||= (isObject(sub) && hasOwn(sub, 'default')) || hasDefaultBelowRoot(sub);
-  });
-  return found;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // Helpers
 
 function warn(st: State, path: string, code: keyof typeof SchemaWarningCodes, message: string): void {
@@ -705,21 +625,8 @@ function warn(st: State, path: string, code: keyof typeof SchemaWarningCodes, me
   st.ctx.warn({ code, subject: st.ctx.subject, message: `at #${path}: ${message}` });
 }
 
-function isObject(value: unknown): value is SchemaObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function hasOwn(value: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(value, key);
-}
-
-/** Sets an own enumerable property, also for keys like `__proto__`. */
-function setKey(target: SchemaObject, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
-  }
 }
 
 function isValidPattern(pattern: string, flags = 'u'): boolean {
@@ -759,117 +666,9 @@ function toJson(value: unknown): { ok: true; value: unknown } | { ok: false } {
     for (const key of Object.keys(value)) {
       const json = toJson(value[key]);
       if (!json.ok) return json;
-      setKey(copy, key, json.value);
+      setOwn(copy, key, json.value);
     }
     return { ok: true, value: copy };
   }
   return { ok: false };
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
-  if (isObject(a) && isObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => hasOwn(b, k) && deepEqual(a[k], b[k]));
-  }
-  return false;
-}
-
-/** RFC 6901 escaping of one reference token. */
-export function escapePointerToken(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function unescapePointerToken(token: string): string {
-  return token.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-/** Characters RFC 3986 allows in a fragment besides unreserved ones: sub-delims, ":", "@", "/", "?". */
-const FRAGMENT_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?]$/;
-
-/** One reference token, JSON-pointer escaped and percent-encoded for use in a URI fragment. */
-export function encodeFragmentToken(token: string): string {
-  let out = '';
-  for (const char of escapePointerToken(token)) {
-    if (FRAGMENT_SAFE.test(char)) {
-      out += char;
-    } else {
-      try {
-        out += encodeURIComponent(char);
-      } catch {
-        out += '%EF%BF%BD'; // a lone surrogate: U+FFFD
-      }
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Schemas for fast-json-stringify
-
-const SCHEMA_MAP_KEYWORDS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
-const SCHEMA_KEYWORDS = [
-  'items',
-  'additionalItems',
-  'additionalProperties',
-  'unevaluatedItems',
-  'unevaluatedProperties',
-  'not',
-  'if',
-  'then',
-  'else',
-  'contains',
-  'propertyNames',
-];
-const SCHEMA_LIST_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'items', 'prefixItems'];
-
-/**
- * A converted schema as fast-json-stringify must see it to send everything the spec allows: it writes only
- * the properties an object schema lists, so
- * - an object schema that lists no properties at all (a free-form object, `{type: object}`) gets
- *   `additionalProperties: true` (it would be sent as `{}`); a typeless fragment with only `required` (an
- *   `allOf` branch) lists those names instead;
- * - a name in `required` that `properties` does not list gets `{}` there (it would be left out, and the
- *   response would break the spec), unless `additionalProperties` is a schema (it is written by that one).
- * Objects with listed properties and no `additionalProperties` keep their other properties out of responses
- * (Fastify's usual filtering). Both changes keep what the schema accepts: an absent `additionalProperties`
- * already means `true`, and a `{}` property accepts what was accepted before. Returns a copy.
- */
-export function forSerialization(schema: JsonSchema): JsonSchema {
-  if (!isObject(schema)) return schema;
-  const out: SchemaObject = {};
-  for (const [key, value] of Object.entries(schema)) {
-    let next = value;
-    if (SCHEMA_MAP_KEYWORDS.includes(key) && isObject(value)) {
-      const map: SchemaObject = {};
-      for (const [name, sub] of Object.entries(value)) setKey(map, name, forSerialization(sub as JsonSchema));
-      next = map;
-    } else if (SCHEMA_LIST_KEYWORDS.includes(key) && Array.isArray(value)) {
-      next = value.map((sub) => forSerialization(sub as JsonSchema));
-    } else if (SCHEMA_KEYWORDS.includes(key) && (isObject(value) || typeof value === 'boolean')) {
-      next = forSerialization(value as JsonSchema);
-    }
-    setKey(out, key, next);
-  }
-  const types = typeof out['type'] === 'string' ? [out['type']] : Array.isArray(out['type']) ? out['type'] : undefined;
-  const required = Array.isArray(out['required']) ? out['required'].filter((n): n is string => typeof n === 'string') : [];
-  const objectLike = types ? types.includes('object') : isObject(out['properties']) || required.length > 0;
-  if (!objectLike) return out;
-  const additional = out['additionalProperties'];
-  const open = additional === undefined || additional === true;
-  if (!open) return out;
-  // A fragment with only `required` (a branch of an `allOf`) lists those names instead of opening the object.
-  if (!isObject(out['properties']) && !isObject(out['patternProperties']) && (types !== undefined || required.length === 0)) {
-    out['additionalProperties'] = true;
-    return out;
-  }
-  const unlisted = required.filter((n) => !isObject(out['properties']) || !hasOwn(out['properties'] as object, n));
-  if (unlisted.length > 0) {
-    const properties: SchemaObject = {};
-    for (const [name, sub] of Object.entries(isObject(out['properties']) ? out['properties'] : {})) setKey(properties, name, sub);
-    for (const name of unlisted) setKey(properties, name, {});
-    out['properties'] = properties;
-  }
-  return out;
 }

@@ -4,6 +4,7 @@
  * does not compile, and turns it into a message pointing at the spot.
  */
 import { BackdevError, type SourceLocation, type Warning } from '../errors.js';
+import { isObject } from '../json.js';
 import { deref, toPointer } from './pointer.js';
 import type { OpenApiVersion } from './load.js';
 
@@ -13,7 +14,6 @@ const PARAM_LOCATIONS = new Set(['query', 'header', 'path', 'cookie']);
 
 type Locate = (pointer: string) => SourceLocation;
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function checkStructure(
   doc: Record<string, unknown>,

@@ -9,6 +9,7 @@ import type { Rng } from './rng.js';
 import type { Schema, SchemaSet } from './schema.js';
 import type { MediaSpec, OperationSpec, ParamSpec } from './spec.js';
 import { facts, scalarViolations, ValueGenerator, type Violation } from './values.js';
+import { isObject, type Obj } from '../../../generators/core/json.js';
 
 export type RequestKind = 'valid' | 'edge' | 'invalid';
 
@@ -22,12 +23,6 @@ export interface PlannedRequest {
   body: string | undefined;
   /** For invalid requests: the rule broken (`body /price: wrong type (string for number)`). */
   what: string;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObject(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ---------------------------------------------------------------------------------------------------------

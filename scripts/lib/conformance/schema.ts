@@ -12,6 +12,7 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { isObject } from '../../../generators/core/json.js';
 
 const addFormats = addFormatsModule.default;
 
@@ -61,10 +62,6 @@ const SCHEMA_KEYWORDS = [
 ] as const;
 const MAP_KEYWORDS = ['properties', 'patternProperties', 'dependentSchemas'] as const;
 const LIST_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function has(value: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(value, key);

@@ -3,6 +3,7 @@
  * bodies and declared responses with their schemas converted by `SchemaSet`.
  */
 import { derefObject, SchemaSet, type Schema } from './schema.js';
+import { isObject } from '../../../generators/core/json.js';
 
 export const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 export type Method = (typeof METHODS)[number];
@@ -48,10 +49,6 @@ export interface SpecModel {
   version: '3.0' | '3.1';
   schemas: SchemaSet;
   operations: OperationSpec[];
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function isJsonMediaType(mediaType: string): boolean {

@@ -4,16 +4,11 @@
  * Every value is checked with the strict validator before it is used: a "valid" value the schema rejects is
  * never sent as valid, an "invalid" one it accepts never as invalid.
  */
-import { validSample } from '../../../generators/core/ir/samples.js';
+import { validSample } from '../../../generators/create-api/samples/index.js';
 import type { JsonSchema } from '../../../generators/core/ir/json-schema.js';
 import type { Rng } from './rng.js';
 import { DEFS_PREFIX, type Schema, type SchemaSet } from './schema.js';
-
-type Obj = Record<string, unknown>;
-
-function isObject(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isObject, type Obj } from '../../../generators/core/json.js';
 
 function has(value: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(value, key);
