@@ -30,6 +30,11 @@ export interface MappingOptions {
   primaryKey: 'uuid' | 'identity';
   /** Add `created_at` / `updated_at` (timestamptz, default now()) to models that lack them. */
   timestamps: boolean;
+  /**
+   * The tables models already have (model → table, from the last design): they keep their names even where
+   * today's naming would give another (a table is never renamed behind the user's back).
+   */
+  existingTables?: ReadonlyMap<string, string> | undefined;
 }
 
 interface PrimaryKey {
@@ -58,10 +63,14 @@ export function designSchema(doc: Record<string, unknown>, models: string[], opt
   const shapes = new Map<string, ModelShape>();
   for (const name of names) shapes.set(name, ctx.modelShape(name));
 
-  // Table names: models in sorted order claim first, join tables after.
+  // Table names: models that have a table keep it; the others claim theirs in sorted order; join tables after.
   const tableNames = new SqlNameTable();
   const tables = new Map<string, string>();
-  for (const name of names) tables.set(name, tableNames.claim(tableName(name)));
+  for (const name of names) {
+    const existing = options.existingTables?.get(name);
+    if (existing !== undefined) tables.set(name, tableNames.claim(existing));
+  }
+  for (const name of names) if (!tables.has(name)) tables.set(name, tableNames.claim(tableName(name)));
 
   // Classify every property once.
   const classified = new Map<string, [string, Classified][]>();

@@ -112,7 +112,8 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
       `no models to design: name them with --model, use --all, or mark schemas with "x-backdev-table: true" in ${specFile}`,
     );
   }
-  const schema = designSchema(doc, models, { primaryKey: options.primaryKey, timestamps: true }, warnings);
+  const existingTables = new Map((previous?.tables ?? []).map((t) => [t.model, t.name]));
+  const schema = designSchema(doc, models, { primaryKey: options.primaryKey, timestamps: true, existingTables }, warnings);
   const migration = diffSchemas(previous, schema, options.renames ? { renames: options.renames } : {});
   if (migration.destructive.length > 0 && !options.allowDestructive) {
     throw new BackdevError(
