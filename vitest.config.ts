@@ -7,6 +7,8 @@ process.env.BACKDEV_TEST_RUN ??= `${Date.now()}-${process.pid}`;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compiles dist/ (the runtime's exports) once per run: test/global-setup.ts.
+    globalSetup: ['test/global-setup.ts'],
     exclude: ['**/node_modules/**', 'examples/**', '.cache/**'],
     testTimeout: 60_000,
     hookTimeout: 240_000,

@@ -34,13 +34,15 @@ function step(title: string, cmd: string, args: string[]): void {
 
 rmSync(path.dirname(dir), { recursive: true, force: true });
 console.log(`▶ backdev init ${path.relative(repo, dir)}  (the example pet store spec)`);
-await runInit({ dir }, consoleOutput);
+// The project depends on this checkout (installed as a copy), not on the registry's backdev.
+await runInit({ dir, backdevVersion: repo }, consoleOutput);
 step('install', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
 step('type-check (TypeScript 7)', 'npm', ['run', '--silent', 'typecheck']);
 step('generated tests', 'npm', ['test', '--silent']);
+step('build (tsc to dist/)', 'npm', ['run', '--silent', 'build']);
 
-console.log(`\n▶ npm start  (PORT=${port})`);
-const server = spawn(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'src/server.ts'], {
+console.log(`\n▶ npm start  (node dist/src/server.js, PORT=${port})`);
+const server = spawn(process.execPath, ['dist/src/server.js', '--migrate'], {
   cwd: dir,
   env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
   stdio: ['ignore', 'ignore', 'inherit'],

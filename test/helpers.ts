@@ -79,9 +79,13 @@ export async function runCommand(cmd: string, args: string[], options: { cwd?: s
   }
 }
 
-/** `node bin/backdev.js …` as a user would run it. */
+/**
+ * `node bin/backdev.js …` as a user would run it. A project made by `init` depends on this checkout
+ * (`--backdev <repo>`, unless the test gives its own), not on the registry's backdev.
+ */
 export function backdev(args: string[], cwd = REPO, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
-  return runCommand(process.execPath, [BACKDEV, ...args], { cwd, ...(env ? { env } : {}) });
+  const fromCheckout = args[0] === 'init' && !args.includes('--help') && !args.some((a) => a === '--backdev' || a.startsWith('--backdev='));
+  return runCommand(process.execPath, [BACKDEV, ...args, ...(fromCheckout ? ['--backdev', REPO] : [])], { cwd, ...(env ? { env } : {}) });
 }
 
 /** TypeScript 7 `tsc --noEmit -p <dir>`; resolves with the diagnostics text ('' when clean). */

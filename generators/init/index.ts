@@ -13,6 +13,7 @@ import { optional } from '../core/generator/prompts.js';
 import { buildApi } from '../core/ir/build.js';
 import { BUNDLED_TEMPLATES } from '../core/render/templates.js';
 import { loadSpec, readSpecText } from '../core/spec/load.js';
+import { backdevDependency, cloneNote } from './dependencies.js';
 import { GENERATOR, planInit } from './plan.js';
 import { buildInitView, packageName } from './view-model.js';
 
@@ -24,7 +25,7 @@ export interface InitOptions extends WriteOptions {
   /** Start from an empty API (no paths) instead of the example spec; not with `spec`. */
   empty?: boolean | undefined;
   templates?: string | undefined;
-  /** How the project depends on backdev: a version range, or `file:<path>` (default: this checkout). */
+  /** How the project depends on backdev (`--backdev`): see ./dependencies.ts (default: `^<this version>`). */
   backdevVersion?: string | undefined;
 }
 
@@ -76,7 +77,10 @@ export const init: Generator<InitOptions> = {
         output.err(`init: ${path.basename(specSource)} was bundled into one file, ${specFile} (the project's spec from now on)`);
       }
     }
-    const view = buildInitView(root, specFile, options.empty === true, options.backdevVersion);
+    const note = cloneNote(options.backdevVersion);
+    if (note) output.err(note);
+    const backdev = backdevDependency(options.backdevVersion, root, path.resolve(options.cwd ?? process.cwd()));
+    const view = buildInitView(root, specFile, options.empty === true, backdev);
     const initPlan = await planInit(view, specText, target.templates);
     // Generated code comes from the copy that will live in the project, so paths in it are the project's.
     const projectSpec = await loadSpec(path.join(root, specFile), { rootText: specText });

@@ -13,6 +13,9 @@ export async function planInit(view: InitView, specText: string, templateDir: st
   const files: FilePlan[] = [
     { path: 'package.json', ownership: 'scaffold', content: templates.render('package.json.hbs', view) },
     { path: 'tsconfig.json', ownership: 'scaffold', content: templates.render('tsconfig.json.hbs', view) },
+    { path: 'tsconfig.build.json', ownership: 'scaffold', content: templates.render('tsconfig.build.json.hbs', view) },
+    { path: 'Dockerfile', ownership: 'scaffold', content: templates.render('Dockerfile.hbs', view) },
+    { path: '.dockerignore', ownership: 'scaffold', content: templates.render('dockerignore.hbs', view) },
     { path: CONFIG_FILE, ownership: 'scaffold', content: templates.render('backdev.config.json.hbs', view) },
     { path: '.gitignore', ownership: 'scaffold', content: templates.render('gitignore.hbs', view) },
     { path: 'README.md', ownership: 'scaffold', content: templates.render('README.md.hbs', view) },

@@ -1,10 +1,8 @@
 /** init's view: the project's name, spec file and dependencies, for templates/init. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { kebabCase } from '../core/ir/names.js';
-
-export const TOOLKIT_ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+import { PACKAGE_ROOT } from '../core/package-root.js';
 
 export interface Dep {
   name: string;
@@ -28,7 +26,7 @@ function toolkitPackage(): {
   dependencies: Record<string, string>;
   overrides?: Record<string, unknown>;
 } {
-  return JSON.parse(readFileSync(path.join(TOOLKIT_ROOT, 'package.json'), 'utf8'));
+  return JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8'));
 }
 
 /** npm package name from a folder name. */
@@ -37,20 +35,20 @@ export function packageName(dir: string): string {
   return name === '' ? 'api' : name;
 }
 
-export function buildInitView(root: string, specFile: string, empty: boolean, backdevVersion: string | undefined): InitView {
+/** `backdev`: the version spec of backdev in the project's package.json (see ./dependencies.ts). */
+export function buildInitView(root: string, specFile: string, empty: boolean, backdev: string): InitView {
   const pkg = toolkitPackage();
   const dep = (name: string): Dep => {
     const version = pkg.dependencies[name] ?? pkg.devDependencies[name];
     if (!version) throw new Error(`bug: backdev's package.json has no version for ${name}`);
     return { name, version };
   };
-  const relToolkit = path.relative(root, TOOLKIT_ROOT).split(path.sep).join('/') || '.';
   return {
     name: packageName(root),
     spec: specFile,
     empty,
     dependencies: [
-      { name: 'backdev', version: backdevVersion ?? `file:${relToolkit}` },
+      { name: 'backdev', version: backdev },
       dep('@electric-sql/pglite'),
       dep('@fastify/rate-limit'),
       dep('@fastify/swagger'),
@@ -58,12 +56,12 @@ export function buildInitView(root: string, specFile: string, empty: boolean, ba
       dep('fastify'),
       dep('kysely'),
       dep('pg'),
-      dep('tsx'),
     ],
     devDependencies: [
       dep('@types/node'),
       dep('@types/pg'),
       dep('pino-pretty'),
+      dep('tsx'),
       { name: 'typescript', version: pkg.devDependencies['typescript-7']!.replace(/^npm:typescript@/, '') },
       dep('vitest'),
     ],

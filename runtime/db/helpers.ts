@@ -102,16 +102,40 @@ export function violatedConstraint(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
-/** Reads `<dir>/NNNN_*.ts` as Kysely migrations, in file name order. */
+/** Loads one migration module from its absolute path. */
+export type MigrationLoader = (file: string) => Promise<unknown>;
+
+/**
+ * Imports a migration. A `.ts` one that this process cannot load itself (plain node: the project's tests
+ * run this compiled code outside their TypeScript transform) is loaded through tsx, for that import only.
+ */
+const importFile: MigrationLoader = async (file) => {
+  const url = pathToFileURL(file).href;
+  try {
+    return await import(url);
+  } catch (err) {
+    if (!file.endsWith('.ts') || (err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(url, import.meta.url);
+  }
+};
+
+/**
+ * Reads `<dir>/NNNN_*.ts` (or the compiled `.js`) as Kysely migrations, in file name order (`load`
+ * replaces how a file is imported).
+ */
 export class FolderMigrationProvider implements MigrationProvider {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly load: MigrationLoader = importFile,
+  ) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
     const out: Record<string, Migration> = {};
     if (!existsSync(this.dir)) return out;
     for (const file of readdirSync(this.dir).sort()) {
       if (!/^\d{4}_[\w-]+\.(ts|js|mjs)$/.test(file)) continue;
-      const mod = (await import(pathToFileURL(path.join(this.dir, file)).href)) as Partial<Migration>;
+      const mod = (await this.load(path.join(this.dir, file))) as Partial<Migration>;
       if (typeof mod.up !== 'function') throw new Error(`migration ${path.join(this.dir, file)} does not export an up() function`);
       out[file.replace(/\.(ts|js|mjs)$/, '')] = mod as Migration;
     }

@@ -19,6 +19,7 @@ export {
   type CursorKind,
   encodeCursor,
   FolderMigrationProvider,
+  type MigrationLoader,
   isForeignKeyViolation,
   isUniqueViolation,
   migrateStepwise,

@@ -1,8 +1,8 @@
 /**
- * Packages that fit together: `backdev init` + two `--endpoint` resources (reviews refer to products) +
- * `npm install` with no lockfile, outside this repository. backdev is installed as a copy (the project's
- * .npmrc), so kysely and fastify — its peer dependencies — resolve to the project's one copy each; the
- * project type-checks and its own tests pass, including the reviews' database tests, which must first
+ * Packages that fit together: `backdev init --backdev <this checkout>` + two `--endpoint` resources
+ * (reviews refer to products) + `npm install` with no lockfile, outside this repository. backdev is
+ * installed as a copy (the project's .npmrc), so kysely and fastify — its peer dependencies — resolve to
+ * the project's one copy each; the project type-checks and its own tests pass, including the reviews' database tests, which must first
  * create the product a review refers to.
  */
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -87,12 +87,20 @@ it('installs backdev as a copy whose peer dependencies are the project’s: one 
   expect(lstatSync(path.join(dir, 'node_modules/backdev')).isSymbolicLink()).toBe(false);
   expect(copiesOf('kysely')).toEqual(['node_modules/kysely']);
   expect(copiesOf('fastify')).toEqual(['node_modules/fastify']);
-  // What backdev's runtime imports is what the project imports.
-  const fromBackdev = path.join(dir, 'node_modules/backdev/runtime/db/index.ts');
+  // What backdev's runtime (compiled, in dist/) imports is what the project imports.
+  const fromBackdev = path.join(dir, 'node_modules/backdev/dist/runtime/db/index.js');
+  expect(existsSync(fromBackdev)).toBe(true);
   const fromProject = path.join(dir, 'src/app.ts');
   for (const name of ['kysely', 'fastify', 'pg', '@electric-sql/pglite']) {
     expect(packageDir(fromBackdev, name), name).toBe(packageDir(fromProject, name));
   }
+});
+
+it('npm ls finds one kysely and one fastify, deduplicated with backdev\'s peer dependencies', async () => {
+  const ls = await runCommand('npm', ['ls', 'kysely', 'fastify', '--all', '--parseable'], { cwd: dir });
+  expect(ls.code, ls.stdout + ls.stderr).toBe(0);
+  const copies = [...new Set(ls.stdout.split('\n').filter(Boolean))].map((p) => path.relative(dir, p)).sort();
+  expect(copies).toEqual(['node_modules/fastify', 'node_modules/kysely']);
 });
 
 it('type-checks and passes its own tests, the reviews’ database tests included', async () => {

@@ -7,13 +7,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { BackdevError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { docText, identifier, jsonLiteral, lineComment, propertyKey, stringLiteral } from './escape.js';
 import { isTsType, printType } from './ts-type.js';
 
-export const BUNDLED_TEMPLATES = path.resolve(fileURLToPath(new URL('../../../templates', import.meta.url)));
+export const BUNDLED_TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
 
 export interface TemplateSet {
   /** Renders `<generator>/<name>` (e.g. `create-api/routes.gen.ts.hbs`) with the given context. */

@@ -1,0 +1,159 @@
+/**
+ * backdev as users get it: `npm pack` of this checkout (which builds dist/ first), the tarball installed
+ * into an empty folder under the system's temporary folder (no link back to the checkout), then
+ * `npx backdev init` → `create-api --endpoint` → `add-auth --accounts` → the project's `npm install`,
+ * `tsc`, tests, `npm run build && npm start`, which serves over HTTP from compiled JavaScript with no tsx
+ * in any process of the server. The steps run in order; each needs the ones before it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { cleanup, REPO, runCommand, type CommandResult } from '../helpers.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'backdev-pack-'));
+const tool = path.join(root, 'tool');
+const project = path.join(root, 'my-api');
+const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
+const ENV = { NO_COLOR: '1', FORCE_COLOR: '0', DATABASE_URL: '' };
+let tarball = '';
+let server: ChildProcess | undefined;
+
+afterAll(async () => {
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    process.kill(-server.pid, 'SIGTERM');
+    await exited;
+  }
+  cleanup(root);
+});
+
+const ok = (r: CommandResult, what: string) => expect(r.code, `${what}:\n${r.stdout}\n${r.stderr}`).toBe(0);
+/** `npx backdev …` from the folder the package is installed in. */
+const npxBackdev = (args: string[]) => runCommand('npx', ['--no', 'backdev', ...args], { cwd: tool, env: ENV, timeout: 120_000 });
+
+it('npm pack builds dist/ and packs the compiled code, templates, bin and README, no TypeScript sources', async () => {
+  const pack = await runCommand('npm', ['pack', '--json', '--pack-destination', root], { cwd: REPO, timeout: 180_000 });
+  ok(pack, 'npm pack');
+  const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+  tarball = path.join(root, info!.filename);
+  expect(existsSync(tarball)).toBe(true);
+  const files = info!.files.map((f) => f.path);
+  for (const f of ['bin/backdev.js', 'README.md', 'package.json', 'dist/generators/cli.js', 'dist/plopfile.js', 'templates/init/Dockerfile.hbs']) {
+    expect(files, f).toContain(f);
+  }
+  for (const sub of ['db', 'auth', 'http', 'server']) {
+    expect(files).toContain(`dist/runtime/${sub}/index.js`);
+    expect(files).toContain(`dist/runtime/${sub}/index.d.ts`);
+  }
+  expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+}, 200_000);
+
+it('installs into an empty folder outside the checkout, as a real copy', async () => {
+  mkdirSync(tool);
+  writeFileSync(path.join(tool, 'package.json'), JSON.stringify({ name: 'tool', version: '0.0.0', private: true }));
+  ok(await runCommand('npm', ['install', tarball, ...NPM_FLAGS], { cwd: tool, timeout: 400_000 }), 'npm install <tarball>');
+  const installed = path.join(tool, 'node_modules/backdev');
+  expect(lstatSync(installed).isSymbolicLink()).toBe(false);
+  expect(existsSync(path.join(installed, 'generators'))).toBe(false);
+  expect(readdirSync(installed).sort()).toEqual(['README.md', 'bin', 'dist', 'package.json', 'templates']);
+}, 420_000);
+
+it('npx backdev: init (depending on the tarball), create-api --endpoint, add-auth --accounts', async () => {
+  ok(await npxBackdev(['init', '../my-api', '--backdev', tarball]), 'init');
+  const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
+  expect(pkg.dependencies.backdev).toBe(`file:../${path.basename(tarball)}`);
+  expect(pkg.scripts.start).toBe('node dist/src/server.js --migrate');
+  ok(await npxBackdev(['create-api', '--out', '../my-api', '--endpoint', 'products', '--fields', 'name:string:unique price:number']), 'create-api');
+  ok(await npxBackdev(['add-auth', '--out', '../my-api', '--accounts']), 'add-auth');
+  expect(readdirSync(path.join(project, 'db/migrations')).length).toBeGreaterThanOrEqual(2);
+}, 400_000);
+
+it('the project installs with one copy of each library it shares with the runtime', async () => {
+  ok(await runCommand('npm', ['install', ...NPM_FLAGS], { cwd: project, timeout: 400_000 }), 'npm install');
+  const ls = await runCommand('npm', ['ls', 'kysely', 'fastify', '--all', '--parseable'], { cwd: project });
+  ok(ls, 'npm ls');
+  const copies = [...new Set(ls.stdout.split('\n').filter(Boolean))].map((p) => path.relative(project, p)).sort();
+  expect(copies).toEqual(['node_modules/fastify', 'node_modules/kysely']);
+}, 420_000);
+
+it('type-checks and passes its own tests (database tests included)', async () => {
+  const tsc = await runCommand(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '--noEmit'], { cwd: project });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  const tests = await runCommand('npm', ['test'], { cwd: project, env: ENV, timeout: 400_000 });
+  ok(tests, 'npm test');
+  expect(tests.stdout).toMatch(/products\.db\.test\.ts \(\d+ tests?\)/);
+}, 420_000);
+
+/** The process and its descendants: pid → command line. */
+function processTree(pid: number): Map<number, string> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat, after the parenthesised command name, is the parent's pid.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const out = new Map<number, string>();
+  const visit = (p: number) => {
+    try {
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const nodeOptions = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').find((v) => v.startsWith('NODE_OPTIONS=')) ?? '';
+      out.set(p, `${cmdline} ${nodeOptions}`.trim());
+    } catch {
+      return;
+    }
+    for (const c of children.get(p) ?? []) visit(c);
+  };
+  visit(pid);
+  return out;
+}
+
+it.skipIf(process.platform !== 'linux')('npm run build && npm start serves over HTTP from dist/, with no tsx process', async () => {
+  ok(await runCommand('npm', ['run', 'build'], { cwd: project, timeout: 180_000 }), 'npm run build');
+  expect(existsSync(path.join(project, 'dist/src/server.js'))).toBe(true);
+  expect(readdirSync(path.join(project, 'dist/db/migrations')).some((f) => f.endsWith('.js'))).toBe(true);
+
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  let output = '';
+  server = spawn('npm', ['start'], {
+    cwd: project,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...ENV,
+      NODE_OPTIONS: '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AUTH_JWT_SECRET: 'a-secret-of-at-least-32-bytes-for-hs256!',
+      AUTH_JWT_ISSUER: 'https://issuer.test',
+      AUTH_JWT_AUDIENCE: 'my-api',
+    },
+  });
+  server.stdout!.on('data', (d) => (output += d));
+  server.stderr!.on('data', (d) => (output += d));
+  const base = `http://127.0.0.1:${port}`;
+  let docs: Response | undefined;
+  for (let i = 0; i < 600 && !docs; i++) {
+    if (server.exitCode !== null) throw new Error(`npm start exited with ${server.exitCode}:\n${output}`);
+    docs = await fetch(`${base}/docs/json`).catch(() => undefined);
+    if (!docs) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(docs?.status, output).toBe(200);
+  const list = await fetch(`${base}/products`);
+  expect(list.status, output).toBe(200);
+  expect(await list.json()).toEqual({ items: [], nextCursor: null });
+  expect(output).toContain('applied pending migrations');
+
+  const tree = processTree(server.pid!);
+  const commands = [...tree.values()];
+  expect(commands.some((c) => /\bnode\b.*dist\/src\/server\.js --migrate/.test(c)), commands.join('\n')).toBe(true);
+  expect(commands.filter((c) => /tsx/.test(c)), commands.join('\n')).toEqual([]);
+}, 300_000);
