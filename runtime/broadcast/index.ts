@@ -1,0 +1,834 @@
+/**
+ * backdev/runtime/broadcast: a WebSocket broadcast hub on Fastify (@fastify/websocket) that never loses a
+ * message silently. Clients subscribe to topics (docs/realtime-protocol.md); every topic is an ordered log on
+ * a bus (bus.ts: in memory, Redis or PostgreSQL) with an epoch and consecutive offsets, so a client that comes
+ * back with its last (epoch, offset) receives every message it missed, in order and once, or one explicit
+ * `gap` when the history no longer reaches back that far.
+ *
+ *   const hub = createBroadcastHub({ bus, authenticate, authorize });
+ *   await hub.register(app, { path: '/ws' }); // before app.ready(): starts with the app, closes with it
+ *   await hub.publish('pets.created', { id: 1 });
+ *
+ * How a subscription goes live without a hole: the hub listens to the bus's live stream of every topic from
+ * `start()`; a subscribe registers the subscriber on the topic first and only then reads (the topic's
+ * position, or the history after the client's offset), buffering what arrives live meanwhile, and merges the
+ * two by offset before the `ack`. Everything after the ack's position is delivered live.
+ */
+import fastifyWebsocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { AuthError } from '../auth/errors.js';
+import type { AuthRequest, Credentials, SchemeVerifier } from '../auth/schemes.js';
+import type { Bus, BusEvent, BusMessage, Retention } from './bus.js';
+import { createMemoryBus } from './memory-bus.js';
+import { GAP_REASONS, isValidTopic, messageFrameText, parseClientFrame, type ErrorCode, type GapReason, type ServerFrame, type SubscribeFrame } from './protocol.js';
+
+export type { Bus, BusEvent, BusMessage, ReadResult, Retention, TopicPosition } from './bus.js';
+export { DEFAULT_RETENTION } from './bus.js';
+export { createMemoryBus, createMemoryStore, type MemoryBusOptions, type MemoryStore, type MemoryStoreOptions } from './memory-bus.js';
+export type { AckFrame, ClientFrame, ErrorCode, ErrorFrame, GapFrame, GapReason, MessageFrame, PongFrame, ServerFrame, SubscribeFrame } from './protocol.js';
+
+export type BackpressurePolicy = 'drop' | 'close';
+
+export interface BroadcastHubOptions<P = unknown> {
+  /** Where messages live; default: a new in-memory bus (one process). */
+  bus?: Bus;
+  /** Whether `close()` closes the bus; default: true when the hub made it, false for a given `bus`. */
+  closeBus?: boolean;
+  /** Retention of the default in-memory bus (ignored with `bus`). */
+  retention?: Partial<Retention>;
+  /**
+   * Runs on the upgrade request, before the WebSocket handshake: the principal, or undefined to refuse with
+   * 401. An `AuthError` thrown is a 401 too (503 for `unavailable`). See `authenticateWithSchemes`.
+   */
+  authenticate?: (request: FastifyRequest) => Promise<P | undefined>;
+  /** Whether the principal may subscribe to the topic; refused: an `error` frame with code `forbidden`. */
+  authorize?: (principal: P | undefined, topic: string, action: 'subscribe') => boolean | Promise<boolean>;
+  /** Interval of WebSocket pings; a peer that has not answered the previous one is terminated. Default 30 s; 0: none. */
+  heartbeatMs?: number;
+  /** Per-connection cap on bytes queued for sending (ws `bufferedAmount`). Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /**
+   * What happens to a connection over `maxBufferedBytes`: `drop` (default) stops sending the topic and, once
+   * the connection drained, sends one `gap` (reason `backpressure`) with the last position delivered, from
+   * which the client resubscribes without loss; `close` closes the connection with 1013.
+   */
+  backpressure?: BackpressurePolicy;
+  /** Default 100. */
+  maxSubscriptionsPerConnection?: number;
+  /** Largest client frame accepted (bytes); larger ones close the connection with 1009. Default 16 KiB. */
+  maxFrameBytes?: number;
+  /** How long `close()` and a 1013 close wait for a peer's closing handshake before terminating. Default 5 s. */
+  closeTimeoutMs?: number;
+  /** Messages per history read. Default 1000. */
+  readPageSize?: number;
+  /**
+   * Live messages held for one subscription while its history is replayed; beyond that the subscription is
+   * suspended as for backpressure. Default 10,000.
+   */
+  maxPendingPerSubscription?: number;
+}
+
+export interface BroadcastStats {
+  connections: number;
+  /** Live subscriptions (and ones being set up). */
+  subscriptions: number;
+  /** Topics with at least one subscriber on this instance. */
+  topics: number;
+  /** Messages published through `hub.publish`. */
+  published: number;
+  /** Message frames sent to clients (live and replayed). */
+  messagesSent: number;
+  /** Subscribes that asked to resume from a position. */
+  resumes: number;
+  /** Resumes that delivered every missed message (no gap). */
+  resumesOk: number;
+  /** Gap frames sent, by reason. */
+  gaps: Record<GapReason, number>;
+  /** Holes in the hub's live stream from the bus filled from history. */
+  holesFilled: number;
+  /** Connections terminated for a missed pong. */
+  reaped: number;
+  /** Connections closed with 1013 for backpressure. */
+  backpressureCloses: number;
+  /** Upgrades refused by `authenticate`. */
+  authRefused: number;
+  /** Subscribes refused by `authorize`. */
+  forbidden: number;
+  /** Bytes queued for sending over every connection now. */
+  bufferedBytes: number;
+}
+
+export type DisconnectCause = 'client' | 'reaped' | 'backpressure' | 'shutdown' | 'protocol';
+
+export interface BroadcastHubEvents<P = unknown> {
+  connection: { id: number; principal: P | undefined };
+  disconnect: { id: number; code: number; cause: DisconnectCause };
+  /** Gap frames sent for a topic (`subscribers`: how many got one). */
+  gap: { topic: string; reason: GapReason; subscribers: number };
+  /** Something failed that no client request can report (a bus read, a listener). */
+  error: { error: unknown; during: string };
+  /** The bus's connection state. */
+  bus: BusEvent;
+}
+
+export interface RegisterOptions {
+  /** The WebSocket route's path; default `/ws`. */
+  path?: string;
+}
+
+export interface BroadcastHub<P = unknown> {
+  readonly bus: Bus;
+  /**
+   * Adds the WebSocket route to `app` (before `app.ready()`), registering @fastify/websocket when the app has
+   * not. The hub starts when the app is ready and closes (1001 to every client, then the bus when owned) when
+   * the app closes. Register the plugin yourself only if you need its options, and then call `hub.close()`
+   * before `app.close()`: the plugin closes the remaining sockets without a code.
+   */
+  register(app: FastifyInstance, options?: RegisterOptions): Promise<void>;
+  /** Starts the bus and listens to it; idempotent. */
+  start(): Promise<void>;
+  /** Stops accepting, closes every socket with 1001, waits for them, then closes the bus when owned; idempotent. */
+  close(): Promise<void>;
+  /** Stores `data` (serialized as JSON) on the topic's log and resolves with its position, once stored. */
+  publish(topic: string, data: unknown): Promise<BusMessage>;
+  stats(): BroadcastStats;
+  on<E extends keyof BroadcastHubEvents<P>>(event: E, listener: (event: BroadcastHubEvents<P>[E]) => void): () => void;
+}
+
+/** What `authenticateWithSchemes` may look at on the upgrade request. */
+export interface SchemesAuthenticateOptions {
+  /**
+   * A query parameter read as a bearer token when the request has no `Authorization` header (browsers cannot
+   * set headers on a WebSocket). Off by default: URLs end up in logs.
+   */
+  tokenQueryParameter?: string;
+}
+
+/**
+ * An `authenticate` from add-auth scheme verifiers (backdev/runtime/auth): the first scheme that finds
+ * credentials on the upgrade request wins; credentials present but refused (an `AuthError`) refuse the
+ * upgrade, none at all too.
+ */
+export function authenticateWithSchemes(
+  schemes: readonly SchemeVerifier[] | Record<string, SchemeVerifier>,
+  options: SchemesAuthenticateOptions = {},
+): (request: AuthRequest) => Promise<Credentials | undefined> {
+  const list = Array.isArray(schemes) ? [...(schemes as readonly SchemeVerifier[])] : Object.values(schemes as Record<string, SchemeVerifier>);
+  const param = options.tokenQueryParameter;
+  return async (request) => {
+    let view: AuthRequest = request;
+    if (param !== undefined && request.headers.authorization === undefined) {
+      const token = new URL(request.url, 'http://localhost').searchParams.get(param);
+      if (token) view = { url: request.url, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+    }
+    for (const scheme of list) {
+      const credentials = await scheme.authenticate(view);
+      if (credentials) return credentials;
+    }
+    return undefined;
+  };
+}
+
+const OPEN = 1;
+
+interface PendingGap {
+  gap: { epoch: string; offset: number; reason: GapReason };
+}
+interface PendingMessage {
+  message: BusMessage;
+  frame: Buffer;
+}
+type PendingItem = PendingGap | PendingMessage;
+
+interface Connection<P> {
+  readonly id: number;
+  readonly ws: WebSocket;
+  readonly principal: P | undefined;
+  readonly subs: Map<string, Subscription<P>>;
+  /** Topics suspended for backpressure: the position to put in their gap once the connection drained. */
+  readonly dropped: Map<string, { epoch: string; offset: number }>;
+  alive: boolean;
+  closing: boolean;
+  cause: DisconnectCause;
+  drainTimer: ReturnType<typeof setInterval> | undefined;
+  closeTimer: ReturnType<typeof setTimeout> | undefined;
+  closed: Promise<void>;
+}
+
+interface Subscription<P> {
+  readonly conn: Connection<P>;
+  readonly topic: string;
+  state: TopicState<P> | undefined;
+  /** Position of the last frame delivered (message or gap). */
+  epoch: string;
+  lastSent: number;
+  /** Live items held while the history is replayed; null once live. */
+  pending: PendingItem[] | null;
+  cancelled: boolean;
+}
+
+interface TopicState<P> {
+  readonly topic: string;
+  readonly subs: Set<Subscription<P>>;
+  /** Position of the last message delivered to the topic's subscribers. */
+  epoch: string;
+  offset: number;
+  /** `init`: reading the position; `filling`: reading a hole in the live stream; bus messages are buffered meanwhile. */
+  phase: 'init' | 'live' | 'filling';
+  buffer: BusMessage[];
+  /** Subscribes waiting for `ready`. */
+  waiting: number;
+  ready: Promise<void>;
+}
+
+function isGap(item: PendingItem): item is PendingGap {
+  return 'gap' in item;
+}
+
+export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> = {}): BroadcastHub<P> {
+  const bus = options.bus ?? createMemoryBus(options.retention ? { retention: options.retention } : {});
+  const closeBus = options.closeBus ?? options.bus === undefined;
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const cap = options.maxBufferedBytes ?? 1024 * 1024;
+  const policy: BackpressurePolicy = options.backpressure ?? 'drop';
+  const maxSubs = options.maxSubscriptionsPerConnection ?? 100;
+  const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
+  const pageSize = options.readPageSize ?? 1000;
+  const maxPending = options.maxPendingPerSubscription ?? 10_000;
+  if (policy !== 'drop' && policy !== 'close') throw new TypeError(`broadcast hub: backpressure must be drop or close, not ${String(policy)}`);
+  for (const [name, value] of Object.entries({ heartbeatMs, maxBufferedBytes: cap, maxSubscriptionsPerConnection: maxSubs, maxFrameBytes, closeTimeoutMs, readPageSize: pageSize, maxPendingPerSubscription: maxPending })) {
+    if (!(Number.isFinite(value) && value >= 0) || (name !== 'heartbeatMs' && value === 0)) throw new TypeError(`broadcast hub: ${name} must be a positive number`);
+  }
+  /** Control frames (acks, gaps, pongs, errors) are never dropped; a peer that lets even those pile up is cut off. */
+  const hardCap = cap * 2 + 64 * 1024;
+  const lowWater = Math.floor(cap / 4);
+
+  const connections = new Set<Connection<P>>();
+  const topics = new Map<string, TopicState<P>>();
+  const listeners = new Map<keyof BroadcastHubEvents<P>, Set<(event: never) => void>>();
+  const counters = {
+    published: 0,
+    messagesSent: 0,
+    resumes: 0,
+    resumesOk: 0,
+    holesFilled: 0,
+    reaped: 0,
+    backpressureCloses: 0,
+    authRefused: 0,
+    forbidden: 0,
+    gaps: Object.fromEntries(GAP_REASONS.map((r) => [r, 0])) as Record<GapReason, number>,
+  };
+  let nextId = 1;
+  let started: Promise<void> | undefined;
+  let running = false;
+  let closing: Promise<void> | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let offBus: (() => void) | undefined;
+  let offBusEvents: (() => void) | undefined;
+  let log: FastifyInstance['log'] | undefined;
+
+  function emit<E extends keyof BroadcastHubEvents<P>>(event: E, payload: BroadcastHubEvents<P>[E]): void {
+    const set = listeners.get(event);
+    if (!set || set.size === 0) {
+      if (event === 'error') {
+        const { error, during } = payload as BroadcastHubEvents<P>['error'];
+        log?.error({ err: error }, `broadcast hub: ${during}`);
+      }
+      return;
+    }
+    for (const listener of set) {
+      try {
+        (listener as (e: BroadcastHubEvents<P>[E]) => void)(payload);
+      } catch (error) {
+        log?.error({ err: error }, `broadcast hub: a ${String(event)} listener threw`);
+      }
+    }
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------------
+
+  function sendControl(conn: Connection<P>, frame: ServerFrame): void {
+    if (conn.closing || conn.ws.readyState !== OPEN) return;
+    if (conn.ws.bufferedAmount > hardCap) {
+      closeConnection(conn, 1013, 'backpressure', 'backpressure');
+      return;
+    }
+    conn.ws.send(JSON.stringify(frame));
+  }
+
+  function sendError(conn: Connection<P>, code: ErrorCode, message: string, topic?: string): void {
+    sendControl(conn, topic === undefined ? { type: 'error', code, message } : { type: 'error', code, message, topic });
+  }
+
+  /** Sends a message frame to a live subscriber; false when the subscription ended (backpressure, closing). */
+  function sendMessage(sub: Subscription<P>, message: BusMessage, frame: Buffer): boolean {
+    const { conn } = sub;
+    if (sub.cancelled || conn.closing || conn.ws.readyState !== OPEN) return false;
+    if (conn.ws.bufferedAmount > cap) {
+      if (policy === 'close') {
+        counters.backpressureCloses++;
+        closeConnection(conn, 1013, 'backpressure', 'backpressure');
+      } else {
+        suspend(sub);
+      }
+      return false;
+    }
+    conn.ws.send(frame, { binary: false });
+    sub.epoch = message.epoch;
+    sub.lastSent = message.offset;
+    counters.messagesSent++;
+    return true;
+  }
+
+  function sendGap(sub: Subscription<P>, epoch: string, offset: number, reason: GapReason): void {
+    sub.epoch = epoch;
+    sub.lastSent = offset;
+    counters.gaps[reason]++;
+    sendControl(sub.conn, { type: 'gap', topic: sub.topic, epoch, offset, reason });
+  }
+
+  const frameOf = (m: BusMessage) => Buffer.from(messageFrameText(m.topic, m.epoch, m.offset, m.data));
+
+  // ---- backpressure -----------------------------------------------------------------------------------
+
+  /** Stops sending the topic to the connection; its gap goes out once the connection drained. */
+  function suspend(sub: Subscription<P>): void {
+    const { conn } = sub;
+    removeSubscription(sub);
+    conn.dropped.set(sub.topic, { epoch: sub.epoch, offset: sub.lastSent });
+    if (conn.drainTimer) return;
+    conn.drainTimer = setInterval(() => {
+      if (conn.closing) return stopDrainWatch(conn);
+      if (conn.ws.bufferedAmount > lowWater) return;
+      stopDrainWatch(conn);
+      const dropped = [...conn.dropped];
+      conn.dropped.clear();
+      for (const [topic, { epoch, offset }] of dropped) {
+        counters.gaps.backpressure++;
+        sendControl(conn, { type: 'gap', topic, epoch, offset, reason: 'backpressure' });
+        emit('gap', { topic, reason: 'backpressure', subscribers: 1 });
+      }
+    }, 20);
+    conn.drainTimer.unref?.();
+  }
+
+  function stopDrainWatch(conn: Connection<P>): void {
+    if (conn.drainTimer) clearInterval(conn.drainTimer);
+    conn.drainTimer = undefined;
+  }
+
+  // ---- topics and the live stream ---------------------------------------------------------------------
+
+  function acquireTopic(topic: string): TopicState<P> {
+    const state = topics.get(topic);
+    if (state) return state;
+    const created: TopicState<P> = { topic, subs: new Set(), epoch: '', offset: 0, phase: 'init', buffer: [], waiting: 0, ready: Promise.resolve() };
+    topics.set(topic, created);
+    created.ready = (async () => {
+      try {
+        const position = await bus.position(topic);
+        created.epoch = position.epoch;
+        created.offset = position.offset;
+      } catch (error) {
+        if (topics.get(topic) === created) topics.delete(topic);
+        throw error;
+      }
+      created.phase = 'live';
+      drainBuffer(created);
+    })();
+    created.ready.catch(() => {}); // awaited by the subscribes that wait on it
+    return created;
+  }
+
+  function releaseTopic(state: TopicState<P>): void {
+    if (state.subs.size === 0 && state.waiting === 0 && state.phase !== 'init' && topics.get(state.topic) === state) topics.delete(state.topic);
+  }
+
+  function onBusMessage(message: BusMessage): void {
+    const state = topics.get(message.topic);
+    if (!state) return;
+    if (state.phase !== 'live') {
+      state.buffer.push(message);
+      return;
+    }
+    processLive(state, message);
+  }
+
+  function processLive(state: TopicState<P>, message: BusMessage): void {
+    if (message.epoch !== state.epoch) {
+      // The topic's log was lost and restarted: what came before this message in the new epoch may be read,
+      // but what the clients missed in the old one is gone.
+      gapAll(state, message.epoch, message.offset - 1, 'epoch');
+      state.epoch = message.epoch;
+      state.offset = message.offset - 1;
+    }
+    if (message.offset <= state.offset) return; // already delivered
+    if (message.offset === state.offset + 1) {
+      deliver(state, message);
+      return;
+    }
+    state.buffer.push(message);
+    void fill(state, message.offset - 1);
+  }
+
+  function deliver(state: TopicState<P>, message: BusMessage): void {
+    state.offset = message.offset;
+    if (state.subs.size === 0) return;
+    const frame = frameOf(message); // serialized once for every subscriber
+    for (const sub of state.subs) {
+      if (sub.pending) {
+        sub.pending.push({ message, frame });
+        if (sub.pending.length > maxPending) suspend(sub);
+      } else sendMessage(sub, message, frame);
+    }
+  }
+
+  function gapAll(state: TopicState<P>, epoch: string, offset: number, reason: GapReason): void {
+    let count = 0;
+    for (const sub of state.subs) {
+      count++;
+      if (sub.pending) sub.pending.push({ gap: { epoch, offset, reason } });
+      else sendGap(sub, epoch, offset, reason);
+    }
+    if (count > 0) emit('gap', { topic: state.topic, reason, subscribers: count });
+  }
+
+  /** Reads the topic's history up to `target` to fill a hole in the live stream; a gap when it cannot. */
+  async function fill(state: TopicState<P>, target: number): Promise<void> {
+    state.phase = 'filling';
+    let after = state.offset;
+    let failed = false;
+    while (after < target) {
+      let messages: readonly BusMessage[] = [];
+      try {
+        const result = await bus.read(state.topic, state.epoch, after, Math.min(pageSize, target - after));
+        if (result.complete) messages = result.messages;
+      } catch (error) {
+        emit('error', { error, during: `reading ${state.topic} to fill a hole` });
+      }
+      if (topics.get(state.topic) !== state || !running) return;
+      const next = messages.filter((m) => m.offset > after && m.offset <= target);
+      if (next.length === 0 || next[0]!.offset !== after + 1) {
+        failed = true;
+        break;
+      }
+      for (const m of next) {
+        if (m.offset !== after + 1) break;
+        deliver(state, m);
+        after = m.offset;
+      }
+    }
+    if (failed) {
+      gapAll(state, state.epoch, target, 'bus');
+      state.offset = target;
+    } else counters.holesFilled++;
+    state.phase = 'live';
+    drainBuffer(state);
+    releaseTopic(state);
+  }
+
+  function drainBuffer(state: TopicState<P>): void {
+    const buffered = state.buffer;
+    state.buffer = [];
+    const current = buffered.filter((m) => m.epoch === state.epoch).sort((a, b) => a.offset - b.offset);
+    const others = buffered.filter((m) => m.epoch !== state.epoch);
+    for (const m of [...current, ...others]) {
+      if (state.phase === 'live') processLive(state, m);
+      else state.buffer.push(m);
+    }
+  }
+
+  /** After a bus outage: fills whatever the live stream missed of each topic, or marks it. */
+  async function recheckTopics(): Promise<void> {
+    for (const state of [...topics.values()]) {
+      if (state.phase !== 'live') continue;
+      let position;
+      try {
+        position = await bus.position(state.topic);
+      } catch (error) {
+        emit('error', { error, during: `reading the position of ${state.topic}` });
+        continue;
+      }
+      if (topics.get(state.topic) !== state || state.phase !== 'live' || !running) continue;
+      if (position.epoch !== state.epoch) {
+        gapAll(state, position.epoch, position.offset, 'epoch');
+        state.epoch = position.epoch;
+        state.offset = position.offset;
+      } else if (position.offset > state.offset) void fill(state, position.offset);
+    }
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------------
+
+  function removeSubscription(sub: Subscription<P>): void {
+    sub.cancelled = true;
+    sub.pending = null;
+    if (sub.conn.subs.get(sub.topic) === sub) sub.conn.subs.delete(sub.topic);
+    const state = sub.state;
+    if (state) {
+      state.subs.delete(sub);
+      releaseTopic(state);
+    }
+  }
+
+  async function subscribe(conn: Connection<P>, frame: SubscribeFrame): Promise<void> {
+    const { topic } = frame;
+    const previous = conn.subs.get(topic);
+    if (!previous && conn.subs.size >= maxSubs) return sendError(conn, 'too_many_subscriptions', `at most ${maxSubs} subscriptions per connection`, topic);
+    if (previous) removeSubscription(previous);
+    conn.dropped.delete(topic);
+    const sub: Subscription<P> = { conn, topic, state: undefined, epoch: '', lastSent: 0, pending: [], cancelled: false };
+    conn.subs.set(topic, sub);
+
+    if (options.authorize) {
+      let allowed = false;
+      try {
+        allowed = await options.authorize(conn.principal, topic, 'subscribe');
+      } catch (error) {
+        emit('error', { error, during: `authorizing a subscription to ${topic}` });
+      }
+      if (sub.cancelled) return;
+      if (allowed !== true) {
+        removeSubscription(sub);
+        counters.forbidden++;
+        return sendError(conn, 'forbidden', 'not allowed to subscribe to this topic', topic);
+      }
+    }
+
+    const state = acquireTopic(topic);
+    state.waiting++;
+    try {
+      await state.ready;
+    } catch (error) {
+      if (!sub.cancelled) {
+        removeSubscription(sub);
+        emit('error', { error, during: `reading the position of ${topic}` });
+        sendError(conn, 'unavailable', 'the topic cannot be read right now; try again', topic);
+      }
+      return;
+    } finally {
+      state.waiting--;
+    }
+    if (sub.cancelled) return releaseTopic(state);
+
+    // Live from here: whatever the topic delivers next is held in `pending` until the history is merged.
+    sub.state = state;
+    state.subs.add(sub);
+    const target = state.offset;
+    sub.epoch = state.epoch;
+    sub.lastSent = target;
+
+    if (frame.epoch !== undefined && frame.offset !== undefined) {
+      counters.resumes++;
+      if (frame.epoch !== state.epoch || frame.offset > target) {
+        sendGap(sub, state.epoch, target, 'epoch');
+        emit('gap', { topic, reason: 'epoch', subscribers: 1 });
+      } else {
+        const lost = await replay(sub, frame.offset, target);
+        if (sub.cancelled) return;
+        if (lost) {
+          sendGap(sub, state.epoch, target, lost);
+          emit('gap', { topic, reason: lost, subscribers: 1 });
+        } else counters.resumesOk++;
+      }
+    }
+
+    // Merge what arrived live meanwhile (de-duplicated by offset), then acknowledge.
+    const pending = sub.pending ?? [];
+    sub.pending = null;
+    for (const item of pending) {
+      if (sub.cancelled) return;
+      if (isGap(item)) sendGap(sub, item.gap.epoch, item.gap.offset, item.gap.reason);
+      else if (item.message.epoch !== sub.epoch || item.message.offset > sub.lastSent) sendMessage(sub, item.message, item.frame);
+    }
+    if (sub.cancelled) return;
+    sendControl(conn, { type: 'ack', topic, epoch: sub.epoch, offset: sub.lastSent });
+  }
+
+  /** Sends the topic's history after `from` up to `target`; the gap reason when it cannot. */
+  async function replay(sub: Subscription<P>, from: number, target: number): Promise<GapReason | undefined> {
+    let after = from;
+    const epoch = sub.epoch;
+    while (after < target) {
+      let result;
+      try {
+        result = await bus.read(sub.topic, epoch, after, Math.min(pageSize, target - after));
+      } catch (error) {
+        if (!sub.cancelled) emit('error', { error, during: `reading the history of ${sub.topic}` });
+        return sub.cancelled ? undefined : 'bus';
+      }
+      if (sub.cancelled) return undefined;
+      if (!result.complete) return 'window';
+      const next = result.messages.filter((m) => m.offset > after && m.offset <= target);
+      if (next.length === 0 || next[0]!.offset !== after + 1) return 'bus';
+      for (const m of next) {
+        if (m.offset !== after + 1) return 'bus';
+        if (!sendMessage(sub, m, frameOf(m))) return undefined; // suspended or closing: the client resumes later
+        after = m.offset;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- connections ------------------------------------------------------------------------------------
+
+  function closeConnection(conn: Connection<P>, code: number, reason: string, cause: DisconnectCause): Promise<void> {
+    if (conn.closing) return conn.closed;
+    conn.closing = true;
+    conn.cause = cause;
+    for (const sub of [...conn.subs.values()]) removeSubscription(sub);
+    stopDrainWatch(conn);
+    try {
+      conn.ws.close(code, reason);
+    } catch {
+      conn.ws.terminate();
+    }
+    conn.closeTimer = setTimeout(() => conn.ws.terminate(), closeTimeoutMs);
+    conn.closeTimer.unref?.();
+    return conn.closed;
+  }
+
+  function accept(ws: WebSocket, principal: P | undefined): void {
+    let resolveClosed!: () => void;
+    const conn: Connection<P> = {
+      id: nextId++,
+      ws,
+      principal,
+      subs: new Map(),
+      dropped: new Map(),
+      alive: true,
+      closing: false,
+      cause: 'client',
+      drainTimer: undefined,
+      closeTimer: undefined,
+      closed: new Promise<void>((resolve) => (resolveClosed = resolve)),
+    };
+    connections.add(conn);
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      conn.alive = true;
+      if (conn.closing) return;
+      const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+      if (bytes > maxFrameBytes) {
+        void closeConnection(conn, 1009, 'frame too large', 'protocol');
+        return;
+      }
+      if (isBinary) return sendError(conn, 'bad_request', 'frames are JSON text');
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+      const frame = parseClientFrame(text);
+      if ('invalid' in frame) return sendError(conn, 'bad_request', frame.invalid, frame.topic);
+      switch (frame.type) {
+        case 'ping':
+          return sendControl(conn, frame.id === undefined ? { type: 'pong' } : { type: 'pong', id: frame.id });
+        case 'unsubscribe': {
+          const sub = conn.subs.get(frame.topic);
+          if (sub) removeSubscription(sub);
+          conn.dropped.delete(frame.topic);
+          return;
+        }
+        case 'subscribe':
+          subscribe(conn, frame).catch((error: unknown) => {
+            emit('error', { error, during: `subscribing to ${frame.topic}` });
+            sendError(conn, 'internal', 'the subscription failed', frame.topic);
+          });
+      }
+    });
+    ws.on('close', (code: number) => {
+      connections.delete(conn);
+      conn.closing = true;
+      for (const sub of [...conn.subs.values()]) removeSubscription(sub);
+      stopDrainWatch(conn);
+      if (conn.closeTimer) clearTimeout(conn.closeTimer);
+      resolveClosed();
+      emit('disconnect', { id: conn.id, code, cause: conn.cause });
+    });
+    emit('connection', { id: conn.id, principal });
+  }
+
+  function beat(): void {
+    for (const conn of connections) {
+      if (!conn.alive) {
+        counters.reaped++;
+        conn.cause = 'reaped';
+        conn.closing = true;
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        conn.ws.ping();
+      } catch {
+        conn.ws.terminate();
+      }
+    }
+  }
+
+  // ---- the hub ----------------------------------------------------------------------------------------
+
+  const principals = new WeakMap<object, P>();
+
+  const hub: BroadcastHub<P> = {
+    bus,
+
+    async register(app, registerOptions = {}) {
+      const path = registerOptions.path ?? '/ws';
+      log = app.log;
+      if (!app.hasDecorator('websocketServer')) {
+        await app.register(fastifyWebsocket, {
+          options: { maxPayload: maxFrameBytes },
+          preClose: async function closeSockets(this: FastifyInstance) {
+            await hub.close();
+            await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+          },
+        });
+      } else {
+        app.addHook('preClose', async () => {
+          await hub.close();
+        });
+      }
+      app.addHook('onReady', async () => {
+        await hub.start();
+      });
+      app.get(
+        path,
+        {
+          websocket: true,
+          onRequest: async (request, reply) => {
+            if (closing) return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'the server is shutting down' });
+            if (!options.authenticate) return;
+            let principal: P | undefined;
+            try {
+              principal = await options.authenticate(request);
+            } catch (error) {
+              counters.authRefused++;
+              if (error instanceof AuthError) {
+                const status = error.reason === 'unavailable' ? 503 : 401;
+                return reply.code(status).header('cache-control', 'no-store').send({ error: error.reason, message: error.message });
+              }
+              throw error;
+            }
+            if (principal === undefined) {
+              counters.authRefused++;
+              return reply.code(401).header('cache-control', 'no-store').send({ error: 'unauthorized', message: 'authentication is required' });
+            }
+            principals.set(request.raw, principal);
+          },
+        },
+        (socket, request) => {
+          if (closing || !running) {
+            socket.close(closing ? 1001 : 1013, closing ? 'server shutting down' : 'not started');
+            return;
+          }
+          accept(socket, principals.get(request.raw));
+        },
+      );
+    },
+
+    start() {
+      if (closing) return Promise.reject(new Error('broadcast hub: closed'));
+      started ??= (async () => {
+        offBusEvents = bus.onEvent((event) => {
+          emit('bus', event);
+          if (event.type === 'up') void recheckTopics();
+        });
+        offBus = bus.onMessage(onBusMessage);
+        await bus.start();
+        running = true;
+        if (heartbeatMs > 0) {
+          heartbeat = setInterval(beat, heartbeatMs);
+          heartbeat.unref?.();
+        }
+      })();
+      return started;
+    },
+
+    close() {
+      closing ??= (async () => {
+        if (started) await started.catch(() => {});
+        if (heartbeat) clearInterval(heartbeat);
+        await Promise.all([...connections].map((conn) => closeConnection(conn, 1001, 'server shutting down', 'shutdown')));
+        running = false;
+        offBus?.();
+        offBusEvents?.();
+        topics.clear();
+        if (closeBus) await bus.close();
+      })();
+      return closing;
+    },
+
+    async publish(topic, data) {
+      if (!isValidTopic(topic)) throw new TypeError('broadcast hub: topic must be a string of 1 to 200 characters');
+      if (closing) throw new Error('broadcast hub: closed');
+      if (!running) throw new Error('broadcast hub: not started');
+      const text = JSON.stringify(data);
+      if (text === undefined) throw new TypeError('broadcast hub: data must be serializable as JSON');
+      const message = await bus.publish(topic, text);
+      counters.published++;
+      return message;
+    },
+
+    stats() {
+      let subscriptions = 0;
+      let bufferedBytes = 0;
+      for (const conn of connections) {
+        subscriptions += conn.subs.size;
+        bufferedBytes += conn.ws.bufferedAmount;
+      }
+      return { ...counters, gaps: { ...counters.gaps }, connections: connections.size, subscriptions, topics: topics.size, bufferedBytes };
+    },
+
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(listener as (event: never) => void);
+      return () => {
+        set.delete(listener as (event: never) => void);
+      };
+    },
+  };
+  return hub;
+}
