@@ -168,6 +168,23 @@ export function buildCli(
       }),
     )
     .command(
+      'add-realtime',
+      "Publish the resources' changes over WebSocket: a broadcast hub at /ws, events after each committed create/update/delete, an AsyncAPI document",
+      (y) =>
+        writeOptions(y, 'the real-time wiring is out of date')
+          .option('spec', { type: 'string', describe: 'Spec file (default: "spec" in backdev.config.json)' })
+          .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('path', { type: 'string', describe: 'The WebSocket route (default /ws)' })
+          .option('templates', { type: 'string', describe: 'Folder of template overrides' })
+          .example('$0 add-realtime', 'events <resource>.created|updated|deleted on topic <resource> at /ws')
+          .epilog('The protocol (subscribe, resume, gaps) is described in docs/realtime-protocol.md; the hub is configured in src/realtime.ts.'),
+      later(async (args) => {
+        const { runAddRealtime } = await import('./index.js');
+        const result = await runAddRealtime({ ...writeArgs(args), spec: args.spec, out: args.out, path: args.path, templates: args.templates }, output);
+        if (result.exitCode !== 0) exit(result.exitCode);
+      }),
+    )
+    .command(
       'migrate <action> [target]',
       'Apply or revert the project\'s migrations (PostgreSQL with DATABASE_URL, else the embedded PGlite database in .data/)',
       (y) =>

@@ -39,6 +39,7 @@ const COMMANDS: Array<[string, (dir: string) => string[]]> = [
   ['create-api', (dir) => ['create-api', '--out', dir, '--endpoint', 'labels', '--fields', 'text:string']],
   ['design-database', (dir) => ['design-database', '--out', dir]],
   ['add-auth', (dir) => ['add-auth', '--out', dir]],
+  ['add-realtime', (dir) => ['add-realtime', '--out', dir]],
 ];
 
 describe.each(COMMANDS)('%s', (name, args) => {

@@ -42,6 +42,7 @@ export const WarningCodes = {
   STALE_EDITED_FILE: 'a generated file is no longer produced but was edited by hand; it is left in place',
   APP_NOT_WIRED: 'src/app.ts could not be wired automatically; add the call yourself',
   DEPENDENCY_ADDED: 'a generator added a dependency to package.json; run npm install',
+  NO_REALTIME_EVENTS: 'add-realtime found no create, update or delete operation of a resource to publish',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;

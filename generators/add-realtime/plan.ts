@@ -1,0 +1,80 @@
+/**
+ * add-realtime: IR → view (view-model.ts) → the generated wiring (`realtime.gen.ts`, `asyncapi.gen.ts`), the
+ * hub (`src/realtime.ts`, yours, written once), and the call in `buildApp` that registers it before the routes.
+ */
+import type { OutputDirs } from '../core/config.js';
+import type { Warning } from '../core/errors.js';
+import type { ApiIR } from '../core/ir/types.js';
+import type { Obj } from '../core/json.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
+import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
+import { userFile } from '../core/plan/user-file.js';
+import { formatTypeScript, tidy } from '../core/render/format.js';
+import { loadTemplates } from '../core/render/templates.js';
+import { insertBeforeCall } from '../core/ts/merge.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildRealtimeView } from './view-model.js';
+
+export const GENERATOR = 'add-realtime';
+const APP_FILE = 'src/app.ts';
+const HUB_FILE = 'src/realtime.ts';
+/** The library the hub serves WebSockets with; the project depends on it directly (like fastify). */
+const WEBSOCKET_PACKAGE = '@fastify/websocket';
+
+export interface PlanRealtimeOptions {
+  dirs: OutputDirs;
+  path: string;
+  templates?: string | undefined;
+}
+
+function toolkitVersion(name: string): string {
+  const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+  const version = pkg.dependencies?.[name] ?? pkg.peerDependencies?.[name] ?? pkg.devDependencies?.[name];
+  if (!version) throw new Error(`bug: backdev's package.json has no version for ${name}`);
+  return version;
+}
+
+export async function planAddRealtime(api: ApiIR, schemas: Obj, files: ProjectFiles, options: PlanRealtimeOptions): Promise<Plan> {
+  const view = buildRealtimeView(api, options.path, schemas);
+  const templates = loadTemplates(GENERATOR, options.templates);
+  const warnings: Warning[] = [];
+  const out: FilePlan[] = [
+    { path: `${options.dirs.generated}/realtime.gen.ts`, ownership: 'generated', content: tidy(templates.render('realtime.gen.ts.hbs', view)) },
+    { path: `${options.dirs.generated}/asyncapi.gen.ts`, ownership: 'generated', content: tidy(templates.render('asyncapi.gen.ts.hbs', view)) },
+    await userFile(files, HUB_FILE, () => formatTypeScript(templates.render('realtime.ts.hbs', view), HUB_FILE)),
+  ];
+  if (view.events.length === 0) {
+    warnings.push({
+      code: 'NO_REALTIME_EVENTS',
+      subject: 'spec',
+      message: 'no create, update or delete operation of a resource (x-backdev-crud): the hub is wired, but nothing publishes yet; add one with `backdev create-api --endpoint`',
+    });
+  }
+  const pkgText = files.read('package.json');
+  if (pkgText !== undefined) {
+    const pkg = JSON.parse(pkgText) as { dependencies?: Record<string, string> };
+    if (!pkg.dependencies?.[WEBSOCKET_PACKAGE]) {
+      pkg.dependencies = Object.fromEntries(Object.entries({ ...pkg.dependencies, [WEBSOCKET_PACKAGE]: toolkitVersion(WEBSOCKET_PACKAGE) }).sort(([a], [b]) => (a < b ? -1 : 1)));
+      out.push({ path: 'package.json', ownership: 'user-edit', content: JSON.stringify(pkg, null, 2) + '\n' });
+      warnings.push({ code: 'DEPENDENCY_ADDED', subject: 'package.json', message: `added ${WEBSOCKET_PACKAGE} (the WebSocket server): run npm install` });
+    }
+  }
+  const app = files.read(APP_FILE);
+  // Planned on every run (as it is, once wired), so the manifest keeps add-realtime among its writers.
+  if (app !== undefined) {
+    const merged = /\bregisterRealtime\(/.test(app) ? app : insertBeforeCall(app, 'buildApp', 'registerRoutes', templates.render('app/register-realtime.ts.hbs', view).trim(), [
+      { from: './generated/realtime.gen.js', name: 'registerRealtime' },
+      { from: './realtime.js', name: 'createHub' },
+    ]);
+    if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
+    else {
+      warnings.push({
+        code: 'APP_NOT_WIRED',
+        subject: APP_FILE,
+        message: 'could not find `registerRoutes(…)` in buildApp(); call `await registerRealtime(app, createHub())` before it yourself',
+      });
+    }
+  }
+  return { generator: GENERATOR, files: out, warnings };
+}
