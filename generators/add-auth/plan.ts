@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
 import type { ApiIR } from '../core/ir/types.js';
+import { planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
@@ -20,7 +21,6 @@ import { exportedNames, functionText, insertBeforeCall, objectLiteralKeys } from
 import { buildAuthView, LOGIN_ATTEMPTS_PER_MINUTE, type AddAuthView } from './view-model.js';
 
 export const GENERATOR = 'add-auth';
-const APP_FILE = 'src/app.ts';
 const AUTH_FILE = 'src/auth.ts';
 const DB_MODULE = 'src/db.ts';
 export { LOGIN_ATTEMPTS_PER_MINUTE };
@@ -75,18 +75,13 @@ export async function planAddAuth(api: ApiIR, files: ProjectFiles, options: AddA
       warnings.push({ code: 'DEPENDENCY_ADDED', subject: 'package.json', message: 'added @fastify/rate-limit (login rate limiting): run npm install' });
     }
   }
-  const app = files.read(APP_FILE);
-  if (app !== undefined) {
-    const merged = wireApp(app, view.usesDb, (name, v) => templates.render(`app/${name}.ts.hbs`, v).trim());
-    if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
-    else {
-      warnings.push({
-        code: 'APP_NOT_WIRED',
-        subject: APP_FILE,
-        message: 'could not find `registerRoutes(…)` in buildApp(); call `await registerAuth(app, createVerifiers())` before it yourself',
-      });
-    }
-  }
+  const wiring = planAppWiring(
+    files,
+    (app) => wireApp(app, view.usesDb, (name, v) => templates.render(`app/${name}.ts.hbs`, v).trim()),
+    'could not find `registerRoutes(…)` in buildApp(); call `await registerAuth(app, createVerifiers())` before it yourself',
+  );
+  out.push(...wiring.files);
+  warnings.push(...wiring.warnings);
   return { generator: GENERATOR, files: out, warnings };
 }
 

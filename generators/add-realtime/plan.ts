@@ -7,6 +7,7 @@ import type { Warning } from '../core/errors.js';
 import type { ApiIR } from '../core/ir/types.js';
 import type { Obj } from '../core/json.js';
 import { PACKAGE_ROOT } from '../core/package-root.js';
+import { planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
@@ -17,7 +18,6 @@ import path from 'node:path';
 import { buildRealtimeView } from './view-model.js';
 
 export const GENERATOR = 'add-realtime';
-const APP_FILE = 'src/app.ts';
 const HUB_FILE = 'src/realtime.ts';
 /** The library the hub serves WebSockets with; the project depends on it directly (like fastify). */
 const WEBSOCKET_PACKAGE = '@fastify/websocket';
@@ -60,21 +60,18 @@ export async function planAddRealtime(api: ApiIR, schemas: Obj, files: ProjectFi
       warnings.push({ code: 'DEPENDENCY_ADDED', subject: 'package.json', message: `added ${WEBSOCKET_PACKAGE} (the WebSocket server): run npm install` });
     }
   }
-  const app = files.read(APP_FILE);
-  // Planned on every run (as it is, once wired), so the manifest keeps add-realtime among its writers.
-  if (app !== undefined) {
-    const merged = /\bregisterRealtime\(/.test(app) ? app : insertBeforeCall(app, 'buildApp', 'registerRoutes', templates.render('app/register-realtime.ts.hbs', view).trim(), [
-      { from: './generated/realtime.gen.js', name: 'registerRealtime' },
-      { from: './realtime.js', name: 'createHub' },
-    ]);
-    if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
-    else {
-      warnings.push({
-        code: 'APP_NOT_WIRED',
-        subject: APP_FILE,
-        message: 'could not find `registerRoutes(…)` in buildApp(); call `await registerRealtime(app, createHub())` before it yourself',
-      });
-    }
-  }
+  const wiring = planAppWiring(
+    files,
+    (app) =>
+      /\bregisterRealtime\(/.test(app)
+        ? app
+        : insertBeforeCall(app, 'buildApp', 'registerRoutes', templates.render('app/register-realtime.ts.hbs', view).trim(), [
+            { from: './generated/realtime.gen.js', name: 'registerRealtime' },
+            { from: './realtime.js', name: 'createHub' },
+          ]),
+    'could not find `registerRoutes(…)` in buildApp(); call `await registerRealtime(app, createHub())` before it yourself',
+  );
+  out.push(...wiring.files);
+  warnings.push(...wiring.warnings);
   return { generator: GENERATOR, files: out, warnings };
 }

@@ -10,6 +10,7 @@ import { renderMigration } from '../core/db/render-migration.js';
 import { parseSnapshot, serializeSnapshot } from '../core/db/snapshot.js';
 import type { DbSchema } from '../core/db/types.js';
 import { BackdevError, type Warning } from '../core/errors.js';
+import { planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { loadTemplates } from '../core/render/templates.js';
@@ -27,7 +28,6 @@ import { buildDatabaseView } from './view-model.js';
 export const GENERATOR = 'design-database';
 /** Where the snapshot of the last design is kept. */
 export const SNAPSHOT_PATH = DB_SNAPSHOT_PATH;
-const APP_FILE = 'src/app.ts';
 const DB_MODULE = 'src/db.ts';
 
 export type ModelSelection = { kind: 'names'; names: readonly string[] } | { kind: 'all' } | { kind: 'marked' };
@@ -149,19 +149,13 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   }
   const dbView = { imports: { schemaFromDbModule: moduleSpecifier('src', `${dirs.db}/schema.gen.js`) } };
   out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));
-  const app = files.read(APP_FILE);
-  if (app !== undefined) {
-    const wired = /\bdb\.destroy\(\)/.test(app);
-    const merged = wired ? app : insertBeforeReturn(app, 'buildApp', templates.render('app/close-db.ts.hbs', {}).trim(), [{ from: './db.js', name: 'db' }]);
-    if (merged) out.push({ path: APP_FILE, ownership: 'scaffold', content: merged });
-    else {
-      warnings.push({
-        code: 'APP_NOT_WIRED',
-        subject: APP_FILE,
-        message: "could not find `return app` in buildApp(); close the database on shutdown yourself: app.addHook('onClose', () => db.destroy())",
-      });
-    }
-  }
+  const wiring = planAppWiring(
+    files,
+    (app) => (/\bdb\.destroy\(\)/.test(app) ? app : insertBeforeReturn(app, 'buildApp', templates.render('app/close-db.ts.hbs', {}).trim(), [{ from: './db.js', name: 'db' }])),
+    "could not find `return app` in buildApp(); close the database on shutdown yourself: app.addHook('onClose', () => db.destroy())",
+  );
+  out.push(...wiring.files);
+  warnings.push(...wiring.warnings);
   return { generator: GENERATOR, files: out, warnings, schema, migration, migrationFile };
 }
 
