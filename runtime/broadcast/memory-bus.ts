@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_RETENTION, type Bus, type BusEvent, type BusMessage, type ReadResult, type Retention, type TopicPosition } from './bus.js';
+import { createListeners } from './listeners.js';
 
 interface Entry {
   readonly message: BusMessage;
@@ -72,21 +73,11 @@ function trim(log: TopicLog, retention: Retention, now: number): void {
 
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const store = (options.store ?? createMemoryStore(options)) as StoreInternals;
-  const own = new Set<(message: BusMessage) => void>();
+  const own = createListeners<BusMessage>();
   let closed = false;
 
-  const deliver = (message: BusMessage) => {
-    for (const listener of own) {
-      try {
-        listener(message);
-      } catch (error) {
-        // A listener's bug must not undo the publish nor starve the other listeners: surface it apart.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  };
+  // A listener's bug must not undo the publish nor starve the other listeners: surfaced apart.
+  const deliver = (message: BusMessage) => own.emit(message);
 
   return {
     async start() {
@@ -110,13 +101,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       for (const listener of store.listeners) listener(message);
       return message;
     },
-    onMessage(listener) {
-      const wrapped = (message: BusMessage) => listener(message);
-      own.add(wrapped);
-      return () => {
-        own.delete(wrapped);
-      };
-    },
+    onMessage: (listener) => own.add(listener),
     async position(topic): Promise<TopicPosition> {
       return { epoch: store.epoch, offset: store.topics.get(topic)?.last ?? 0 };
     },

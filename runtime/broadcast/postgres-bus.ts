@@ -31,6 +31,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import pg from 'pg';
 import { DEFAULT_RETENTION, type Bus, type BusEvent, type BusMessage, type ReadResult, type Retention, type TopicPosition } from './bus.js';
+import { createListeners, recordDelivered } from './listeners.js';
 
 export interface PostgresBusOptions {
   /** The database: a connection string (the bus opens a pool of `poolSize`) or a Kysely instance on pg. */
@@ -172,8 +173,8 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     query = async (text, params) => (await db.executeQuery(CompiledQuery.raw(text, params ?? []))).rows as Array<Record<string, unknown>>;
   }
 
-  const messageListeners = new Set<(message: BusMessage) => void>();
-  const eventListeners = new Set<(event: BusEvent) => void>();
+  const messageListeners = createListeners<BusMessage>();
+  const eventListeners = createListeners<BusEvent>();
   /** Last offset delivered per topic. */
   const tracked = new Map<string, Tracked>();
   /** Highest offset announced per topic and not delivered yet. */
@@ -193,33 +194,14 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
 
   const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
-  const emit = (event: BusEvent) => {
-    for (const l of eventListeners) {
-      try {
-        l(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  };
+  const emit = (event: BusEvent) => eventListeners.emit(event);
+
 
   const deliver = (message: BusMessage) => {
-    const known = tracked.get(message.topic);
-    if (known) tracked.delete(message.topic);
-    tracked.set(message.topic, { epoch: message.epoch, offset: message.offset });
-    if (!known && tracked.size > maxTracked) tracked.delete(tracked.keys().next().value as string);
-    for (const l of messageListeners) {
-      try {
-        l(message);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    recordDelivered(tracked, maxTracked, message);
+    messageListeners.emit(message);
   };
+
 
   async function readLog(topic: string, epoch: string, after: number, limit: number): Promise<ReadResult> {
     const rows = await query(SQL.read, [topic, epoch, after, Math.max(1, Math.floor(limit)), retention.maxMessages, retention.maxAgeMs]);
@@ -532,13 +514,7 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
         if (queue.length === 1) void flush(topic, queue);
       });
     },
-    onMessage(l) {
-      const wrapped = (message: BusMessage) => l(message);
-      messageListeners.add(wrapped);
-      return () => {
-        messageListeners.delete(wrapped);
-      };
-    },
+    onMessage: (listener) => messageListeners.add(listener),
     async position(topic) {
       ensureOpen();
       return topicRow(topic);
@@ -547,12 +523,6 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       ensureOpen();
       return readLog(topic, epoch, after, limit);
     },
-    onEvent(l) {
-      const wrapped = (event: BusEvent) => l(event);
-      eventListeners.add(wrapped);
-      return () => {
-        eventListeners.delete(wrapped);
-      };
-    },
+    onEvent: (listener) => eventListeners.add(listener),
   };
 }

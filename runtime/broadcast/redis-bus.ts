@@ -30,6 +30,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RETENTION, type Bus, type BusEvent, type BusMessage, type ReadResult, type Retention, type TopicPosition } from './bus.js';
+import { createListeners, recordDelivered } from './listeners.js';
 
 export interface RedisBusOptions {
   /** Where Redis is (`redis://…`), for the connections the bus opens; or `client`. */
@@ -187,8 +188,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     },
   };
 
-  const messageListeners = new Set<(message: BusMessage) => void>();
-  const eventListeners = new Set<(event: BusEvent) => void>();
+  const messageListeners = createListeners<BusMessage>();
+  const eventListeners = createListeners<BusEvent>();
   const tracked = new Map<string, Tracked>();
   const queue: Work[] = [];
 
@@ -210,39 +211,14 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   let pumping = false;
   const detach: Array<() => void> = [];
 
-  const emit = (event: BusEvent) => {
-    for (const listener of eventListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  };
+  const emit = (event: BusEvent) => eventListeners.emit(event);
+
 
   const deliver = (message: BusMessage) => {
-    const known = tracked.get(message.topic);
-    if (known) {
-      tracked.delete(message.topic);
-      known.epoch = message.epoch;
-      known.offset = message.offset;
-      tracked.set(message.topic, known);
-    } else {
-      tracked.set(message.topic, { epoch: message.epoch, offset: message.offset });
-      if (tracked.size > maxTracked) tracked.delete(tracked.keys().next().value as string);
-    }
-    for (const listener of messageListeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    recordDelivered(tracked, maxTracked, message);
+    messageListeners.emit(message);
   };
+
 
   async function run(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
     const client = cmd;
@@ -510,24 +486,12 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       const [epoch, offset] = (await run(SCRIPTS.publish, [metaKey(topic), streamKey(topic)], [randomUUID(), data, retention.maxMessages, retention.maxAgeMs, channel, topic])) as [string, number];
       return { topic, epoch: String(epoch), offset: Number(offset), data };
     },
-    onMessage(listener) {
-      const wrapped = (message: BusMessage) => listener(message);
-      messageListeners.add(wrapped);
-      return () => {
-        messageListeners.delete(wrapped);
-      };
-    },
+    onMessage: (listener) => messageListeners.add(listener),
     async position(topic): Promise<TopicPosition> {
       const [epoch, offset] = (await run(SCRIPTS.position, [metaKey(topic), streamKey(topic)], [randomUUID()])) as [string, number];
       return { epoch: String(epoch), offset: Number(offset) };
     },
     read: readLog,
-    onEvent(listener) {
-      const wrapped = (event: BusEvent) => listener(event);
-      eventListeners.add(wrapped);
-      return () => {
-        eventListeners.delete(wrapped);
-      };
-    },
+    onEvent: (listener) => eventListeners.add(listener),
   };
 }
