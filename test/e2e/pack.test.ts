@@ -33,17 +33,17 @@ const ok = (r: CommandResult, what: string) => expect(r.code, `${what}:\n${r.std
 /** `npx backdev …` from the folder the package is installed in. */
 const npxBackdev = (args: string[]) => runCommand('npx', ['--no', 'backdev', ...args], { cwd: tool, env: ENV, timeout: 120_000 });
 
-it('npm pack builds dist/ and packs the compiled code, templates, bin and README, no TypeScript sources', async () => {
+it('npm pack builds dist/ and packs the compiled code, templates, bin, docs and README, no TypeScript sources', async () => {
   const pack = await runCommand('npm', ['pack', '--json', '--pack-destination', root], { cwd: REPO, timeout: 180_000 });
   ok(pack, 'npm pack');
   const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = path.join(root, info!.filename);
   expect(existsSync(tarball)).toBe(true);
   const files = info!.files.map((f) => f.path);
-  for (const f of ['bin/backdev.js', 'README.md', 'package.json', 'dist/generators/cli.js', 'dist/plopfile.js', 'templates/init/Dockerfile.hbs']) {
+  for (const f of ['bin/backdev.js', 'README.md', 'package.json', 'dist/generators/cli.js', 'dist/plopfile.js', 'templates/init/Dockerfile.hbs', 'docs/realtime-protocol.md', 'docs/errors.md']) {
     expect(files, f).toContain(f);
   }
-  for (const sub of ['db', 'auth', 'http', 'server']) {
+  for (const sub of ['db', 'auth', 'http', 'server', 'broadcast']) {
     expect(files).toContain(`dist/runtime/${sub}/index.js`);
     expect(files).toContain(`dist/runtime/${sub}/index.d.ts`);
   }
@@ -57,7 +57,7 @@ it('installs into an empty folder outside the checkout, as a real copy', async (
   const installed = path.join(tool, 'node_modules/backdev');
   expect(lstatSync(installed).isSymbolicLink()).toBe(false);
   expect(existsSync(path.join(installed, 'generators'))).toBe(false);
-  expect(readdirSync(installed).sort()).toEqual(['README.md', 'bin', 'dist', 'package.json', 'templates']);
+  expect(readdirSync(installed).sort()).toEqual(['README.md', 'bin', 'dist', 'docs', 'package.json', 'templates']);
 }, 420_000);
 
 it('npx backdev: init (depending on the tarball), create-api --endpoint, add-auth --accounts', async () => {
