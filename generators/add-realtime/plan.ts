@@ -36,7 +36,9 @@ function toolkitVersion(name: string): string {
 }
 
 export async function planAddRealtime(api: ApiIR, schemas: Obj, files: ProjectFiles, options: PlanRealtimeOptions): Promise<Plan> {
-  const view = buildRealtimeView(api, options.path, schemas);
+  // Events must not reach clients the API itself would refuse: with add-auth, the hub asks for the same credentials.
+  const auth = /\bexport function createVerifiers\b/.test(files.read('src/auth.ts') ?? '');
+  const view = buildRealtimeView(api, options.path, schemas, auth);
   const templates = loadTemplates(GENERATOR, options.templates);
   const warnings: Warning[] = [];
   const out: FilePlan[] = [

@@ -20,6 +20,8 @@ export interface AddRealtimeView {
   topics: TopicView[];
   /** The AsyncAPI 3 document of the topics, as data (printed with `{{json}}`). */
   asyncapi: Obj;
+  /** add-auth has run (src/auth.ts exports `createVerifiers`): the hub asks for the API's credentials too. */
+  auth: boolean;
 }
 
 export interface EventView {
@@ -47,7 +49,7 @@ export function topicOf(model: string): string {
   return pluralize(kebabCase(model)) || 'events';
 }
 
-export function buildRealtimeView(api: ApiIR, path: string, schemas: Obj): AddRealtimeView {
+export function buildRealtimeView(api: ApiIR, path: string, schemas: Obj, auth: boolean): AddRealtimeView {
   const events: EventView[] = [];
   const byTopic = new Map<string, TopicView>();
   for (const op of api.operations) {
@@ -62,7 +64,7 @@ export function buildRealtimeView(api: ApiIR, path: string, schemas: Obj): AddRe
     byTopic.set(topic, t);
   }
   const topics = [...byTopic.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)).map((t) => ({ ...t, types: [...t.types].sort() }));
-  return { api: { title: api.title, version: api.version }, path, events, topics, asyncapi: asyncapiDocument(api, path, topics, schemas) };
+  return { api: { title: api.title, version: api.version }, path, events, topics, asyncapi: asyncapiDocument(api, path, topics, schemas), auth };
 }
 
 /** AsyncAPI 3: one channel per topic, one message per event type, payload schemas from the OpenAPI document. */

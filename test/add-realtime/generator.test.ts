@@ -9,8 +9,8 @@ import { Project } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
-import { runAddRealtime, runCreateApi, runInit } from '../../generators/index.js';
-import { cleanup, linkBackdev, REPO, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { runAddAuth, runAddRealtime, runCreateApi, runInit } from '../../generators/index.js';
+import { cleanup, linkBackdev, REPO, snapshotTree, SPECS, tempDir, typecheck } from '../helpers.js';
 
 const README = readFileSync(path.join(BUNDLED_TEMPLATES, 'add-realtime/README.md'), 'utf8');
 let dir: string;
@@ -40,7 +40,7 @@ describe('template context', () => {
     const bare: string[] = [];
     for (const t of listTemplates('add-realtime').filter((f) => f.endsWith('.hbs'))) {
       const text = readFileSync(path.join(BUNDLED_TEMPLATES, 'add-realtime', t), 'utf8');
-      for (const m of text.matchAll(/\{\{\{?\s*([^#/>!{}\s][^{}\s]*)\s*\}?\}\}/g)) bare.push(`${t}: ${m[0]}`);
+      for (const m of text.matchAll(/\{\{\{?\s*([^#/>!{}\s][^{}\s]*)\s*\}?\}\}/g)) if (m[1] !== 'else') bare.push(`${t}: ${m[0]}`);
     }
     expect(bare).toEqual([]);
   });
@@ -82,5 +82,27 @@ describe('add-realtime', () => {
     expect((await runAddRealtime({ out: dir, check: true }, memoryOutput())).exitCode).toBe(1);
     await runAddRealtime({ out: dir }, memoryOutput());
     expect(readFileSync(path.join(dir, 'src/generated/realtime.gen.ts'), 'utf8')).toContain("'labels.created'");
+  });
+});
+
+describe('add-realtime after add-auth', () => {
+  let secured: string;
+  beforeAll(async () => {
+    secured = path.join(tempDir('add-realtime-auth'), 'project');
+    await runInit({ dir: secured, spec: path.join(SPECS, 'auth.yaml') }, memoryOutput());
+    linkBackdev(secured);
+    await runAddAuth({ out: secured }, memoryOutput());
+    await runCreateApi({ out: secured, endpoint: 'memos', fields: 'text:string' }, memoryOutput());
+  }, 120_000);
+  afterAll(() => cleanup(path.dirname(secured)));
+
+  it('the hub asks for the API\'s credentials on the upgrade, and the project type-checks', async () => {
+    expect((await runAddRealtime({ out: secured }, memoryOutput())).exitCode).toBe(0);
+    const hub = readFileSync(path.join(secured, 'src/realtime.ts'), 'utf8');
+    expect(hub).toContain('authenticate: authenticateWithSchemes(createVerifiers())');
+    expect(hub).toContain("import { createVerifiers } from './auth.js';");
+    // Without add-auth, the hub is open and says how to close it.
+    expect(readFileSync(path.join(dir, 'src/realtime.ts'), 'utf8')).toMatch(/\/\/ authenticate: async/);
+    expect(await typecheck(secured)).toBe('');
   });
 });
