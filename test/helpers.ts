@@ -88,6 +88,32 @@ export function backdev(args: string[], cwd = REPO, env?: NodeJS.ProcessEnv): Pr
   return runCommand(process.execPath, [BACKDEV, ...args, ...(fromCheckout ? ['--backdev', REPO] : [])], { cwd, ...(env ? { env } : {}) });
 }
 
+/**
+ * `backdev …` run in this process: the same command line code as the binary (parsing, usage errors, exit
+ * codes), without starting node and tsx again. For tests that are not about processes; the working folder and
+ * environment are set for the run and restored after (test files run their tests one at a time).
+ */
+export async function backdevInProcess(args: string[], cwd = REPO, env: Record<string, string> = {}): Promise<CommandResult> {
+  const { main } = await import('../generators/cli.js');
+  const { memoryOutput } = await import('../generators/core/report.js');
+  const folder = process.cwd();
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  process.chdir(cwd);
+  Object.assign(process.env, env);
+  try {
+    const out = memoryOutput();
+    const code = await main(args, out);
+    const text = (lines: string[]) => (lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    return { code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  } finally {
+    process.chdir(folder);
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 /** TypeScript 7 `tsc --noEmit -p <dir>`; resolves with the diagnostics text ('' when clean). */
 export async function typecheck(dir: string): Promise<string> {
   const r = await runCommand(process.execPath, [TSC, '--noEmit', '-p', dir], { cwd: dir });

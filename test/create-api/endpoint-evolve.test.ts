@@ -13,7 +13,7 @@ import { memoryOutput } from '../../generators/core/report.js';
 import { addEndpoint } from '../../generators/create-api/endpoint.js';
 import { parseFields } from '../../generators/core/resource/fields.js';
 import { runInit } from '../../generators/index.js';
-import { backdev, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { backdevInProcess, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 type Json = { [key: string]: any };
 
@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = tempDir('evolve');
   await runInit({ dir, force: true }, memoryOutput());
   linkBackdev(dir);
-  const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'title:string body:text?'], dir);
+  const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'title:string body:text?'], dir);
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(() => cleanup(dir));
@@ -45,7 +45,7 @@ describe('adding fields to an existing resource', () => {
     const specBefore = read('openapi.yaml');
     const handlerBefore = read('src/handlers/notes.ts');
     const testBefore = read('test/notes.test.ts');
-    const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'title:string dueDate:date? priority:integer:default=1 status:enum(open|done)?'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'title:string dueDate:date? priority:integer:default=1 status:enum(open|done)?'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('added dueDate, priority, status to Note, NoteCreate and NoteUpdate in openapi.yaml');
 
@@ -87,7 +87,7 @@ describe('adding fields to an existing resource', () => {
 
   it('fields already there with the same definition change nothing', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'title:string dueDate:date?'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'title:string dueDate:date?'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Note is already in openapi.yaml as described');
     expect(snapshotTree(dir)).toEqual(before);
@@ -95,7 +95,7 @@ describe('adding fields to an existing resource', () => {
 
   it('a field already there with another definition is an error naming it, and nothing is written', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'tag:string? dueDate:datetime?'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'tag:string? dueDate:datetime?'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('field "dueDate" of Note is already in');
     expect(r.stderr).toContain('#/components/schemas/Note/properties/dueDate');
@@ -105,7 +105,7 @@ describe('adding fields to an existing resource', () => {
 
   it('a new required field without a default is refused (the table may have rows)', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'author:string'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'author:string'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('new field "author" of the existing Note is required and has no default');
     expect(r.stderr).toContain('author:string?');
@@ -114,7 +114,7 @@ describe('adding fields to an existing resource', () => {
 
   it('a ref to a model that does not exist is an error pointing at it and naming the known models', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'notes', '--fields', 'title:string notebook:ref(Notebook)?'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'notes', '--fields', 'title:string notebook:ref(Notebook)?'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--fields: unknown model "Notebook" in "notebook:ref(Notebook)?" at column 27 (known models: Note)');
     expect(r.stderr).toContain('\n  title:string notebook:ref(Notebook)?\n');
@@ -122,14 +122,14 @@ describe('adding fields to an existing resource', () => {
     expect(r.stderr).toContain('BACKDEV_FIELDS_SYNTAX');
     expect(snapshotTree(dir)).toEqual(before);
     // For a new resource too.
-    const other = await backdev(['create-api', '--endpoint', 'pages', '--fields', 'note:ref(Note) book:ref(Book)'], dir);
+    const other = await backdevInProcess(['create-api', '--endpoint', 'pages', '--fields', 'note:ref(Note) book:ref(Book)'], dir);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain('unknown model "Book"');
     expect(snapshotTree(dir)).toEqual(before);
   });
 
   it('a ref to an existing model adds a foreign key column', async () => {
-    const r = await backdev(['create-api', '--endpoint', 'pages', '--fields', 'note:ref(Note) parent:ref(Page)?'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'pages', '--fields', 'note:ref(Note) parent:ref(Page)?'], dir);
     expect(r.code, r.stderr).toBe(0);
     const migration = read(`db/migrations/${migrations().at(-1)}`);
     expect(migration).toContain(".addForeignKeyConstraint('pages_note_fkey', ['note'], 'notes', ['id']");

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
-import { backdev, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { backdev, backdevInProcess, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;
 const read = (p: string) => readFileSync(path.join(dir, p), 'utf8');
@@ -46,7 +46,7 @@ afterAll(() => cleanup(dir));
 
 describe('design-database', () => {
   it('designs the marked models: tables, a foreign key, types, repositories', async () => {
-    const r = await backdev(['design-database'], dir);
+    const r = await backdevInProcess(['design-database'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(migrations()).toEqual(['0001_create_authors_and_books.ts']);
     const m = read('db/migrations/0001_create_authors_and_books.ts');
@@ -63,17 +63,17 @@ describe('design-database', () => {
 
   it('no change: no migration, nothing written', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['design-database'], dir);
+    const r = await backdevInProcess(['design-database'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('no migration');
     expect(snapshotTree(dir)).toEqual(before);
-    expect((await backdev(['design-database', '--check'], dir)).code).toBe(0);
+    expect((await backdevInProcess(['design-database', '--check'], dir)).code).toBe(0);
   });
 
   it('a new property gives a migration with only that change', async () => {
     editSpec('        pages: { type: integer }\n', "        pages: { type: integer }\n        isbn: { type: string, 'x-backdev-unique': true }\n");
-    expect((await backdev(['design-database', '--check'], dir)).code).toBe(1);
-    const r = await backdev(['design-database'], dir);
+    expect((await backdevInProcess(['design-database', '--check'], dir)).code).toBe(1);
+    const r = await backdevInProcess(['design-database'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(migrations()).toHaveLength(2);
     const m = read(`db/migrations/${migrations()[1]}`);
@@ -85,12 +85,12 @@ describe('design-database', () => {
   it('a dropped property is refused without --allow-destructive and lists the step', async () => {
     editSpec('        bio: { type: string }\n', '');
     const before = snapshotTree(dir);
-    const refused = await backdev(['design-database'], dir);
+    const refused = await backdevInProcess(['design-database'], dir);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('BACKDEV_DESTRUCTIVE_CHANGE');
     expect(refused.stderr).toMatch(/bio/);
     expect(snapshotTree(dir)).toEqual(before);
-    const allowed = await backdev(['design-database', '--allow-destructive'], dir);
+    const allowed = await backdevInProcess(['design-database', '--allow-destructive'], dir);
     expect(allowed.code, allowed.stderr).toBe(0);
     expect(read(`db/migrations/${migrations()[2]}`)).toMatch(/dropColumn\('bio'\)/);
   });
@@ -98,7 +98,7 @@ describe('design-database', () => {
   it('a rename with a hint is a rename, not drop + add', async () => {
     editSpec('        title: { type: string }\n', '        heading: { type: string }\n');
     editSpec('required: [title, author]', 'required: [heading, author]');
-    const r = await backdev(['design-database', '--rename', 'books.title:heading'], dir);
+    const r = await backdevInProcess(['design-database', '--rename', 'books.title:heading'], dir);
     expect(r.code, r.stderr).toBe(0);
     const m = read(`db/migrations/${migrations()[3]}`);
     expect(m).toMatch(/renameColumn\('title', 'heading'\)/);
@@ -107,7 +107,7 @@ describe('design-database', () => {
   });
 
   it('an invalid --fields string points at the bad token', async () => {
-    const r = await backdev(['design-database', '--model', 'Tag', '--fields', 'label:strnig'], dir);
+    const r = await backdevInProcess(['design-database', '--model', 'Tag', '--fields', 'label:strnig'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('"strnig"');
     expect(r.stderr).toContain('BACKDEV_FIELDS_SYNTAX');
