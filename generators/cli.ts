@@ -14,6 +14,7 @@ import { isBackdevError } from './core/errors.js';
 import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './core/resource/fields.js';
 import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from '../commands/templates/eject.js';
+import { traceCommands } from '../commands/trace/cli.js';
 
 /** The options every writing command takes, with the same meaning everywhere (core/generator/types.ts). */
 const writeOptions = (y: Argv, check: string) =>
@@ -223,6 +224,7 @@ export function buildCli(
         )
         .demandCommand(1, 'name a subcommand: eject'),
     )
+    .command('trace', 'Read the trace file backdev/runtime/tracing writes: summary, errors, show <traceId>', (y) => traceCommands(y, later, output))
     .demandCommand(1, 'name a command (backdev --help lists them)')
     .strict()
     .recommendCommands()

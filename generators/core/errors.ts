@@ -40,6 +40,7 @@ export const ErrorCodes = {
   DATABASE_LOCKED: 'the embedded database is in use by another process',
   DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
   USER_FILE_OUTDATED: 'a file of yours lacks what the newly generated code needs',
+  TRACE_FILE_INVALID: 'the trace file is missing or not valid JSONL',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
