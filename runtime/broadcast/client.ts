@@ -184,6 +184,12 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
     socket.onerror = ignore; // some implementations throw on an error event nobody listens to
     ws = undefined;
     stopPing();
+    // The next connection resubscribes every topic; a retry left from this one would subscribe a second
+    // time on it, from a position behind the frames already in flight (the server would send them twice).
+    for (const entry of topics.values()) {
+      if (entry.retry) clearTimeout(entry.retry);
+      entry.retry = undefined;
+    }
     emit('close', { code, reason });
     scheduleReconnect();
   }

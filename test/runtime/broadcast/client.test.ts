@@ -4,7 +4,7 @@
  * backs off with jitter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { createBroadcastClient, type BroadcastClient, type GapFrame, type WebSocketConstructor, type WebSocketLike } from '../../../runtime/broadcast/client.js';
 import { range, serve, sleep, type Served } from './helpers.js';
 
@@ -162,6 +162,35 @@ describe('broadcast client', () => {
     const count = starts.length;
     await sleep(150);
     expect(starts.length).toBe(count); // closed: no more attempts
+  });
+
+  it('does not subscribe twice on a new connection when a retry was pending from the dropped one', async () => {
+    // A bare server: the first connection answers `unavailable` and drops; the next ones acknowledge.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    await new Promise((resolve) => server.once('listening', resolve));
+    const subscribes: number[] = []; // per connection
+    server.on('connection', (socket) => {
+      const index = subscribes.push(0) - 1;
+      socket.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { type: string; topic: string };
+        if (frame.type !== 'subscribe') return;
+        subscribes[index]!++;
+        if (index === 0) {
+          socket.send(JSON.stringify({ type: 'error', code: 'unavailable', message: 'try again', topic: frame.topic }));
+          setTimeout(() => socket.terminate(), 20);
+        } else socket.send(JSON.stringify({ type: 'ack', topic: frame.topic, epoch: 'e', offset: 0 }));
+      });
+    });
+    const { port } = server.address() as { port: number };
+    const client = createBroadcastClient<Topics>({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: { initialDelayMs: 100, maxDelayMs: 400 }, random: () => 0.5 });
+    cleanups.push(() => client.close());
+    let acks = 0;
+    client.subscribe('feed', { onMessage: () => {}, onAck: () => acks++ });
+    await until(() => acks === 1, 'the ack on the second connection');
+    await sleep(1_800); // past the 1-2 s retry the `unavailable` error scheduled on the first connection
+    expect(subscribes).toEqual([1, 1]);
+    expect(acks).toBe(1);
   });
 
   it('types each topic by the payload map', () => {
