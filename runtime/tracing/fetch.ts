@@ -4,6 +4,7 @@
  */
 import { SpanKind, SpanStatusCode, context, trace, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { failSpan } from './span-error.js';
 
 /** Stateless; shared by the runtime's modules. */
 export const w3cPropagator = new W3CTraceContextPropagator();
@@ -42,9 +43,7 @@ export function createTracedFetch(options: TracedFetchOptions = {}): typeof fetc
       if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.status}` });
       return response;
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      span.recordException(error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      failSpan(span, err);
       throw err;
     } finally {
       span.end();

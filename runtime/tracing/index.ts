@@ -18,7 +18,7 @@
  * started instance per process is the intended use; a second one still records its own spans through its
  * own tracer, but `traceOperation` and the global API keep pointing at the first.
  */
-import { ProxyTracerProvider, SpanStatusCode, context, propagation, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, context, propagation, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -29,6 +29,7 @@ import { registerFastifyTracing } from './fastify.js';
 import { createTracedFetch, w3cPropagator } from './fetch.js';
 import { JsonlFileExporter } from './file-exporter.js';
 import { traceDialect, type TraceDialectOptions } from './kysely.js';
+import { failSpan } from './span-error.js';
 
 export { DEFAULT_TRACE_FILE, type SpanRecord } from './constants.js';
 export { JsonlFileExporter, spanToRecord } from './file-exporter.js';
@@ -180,9 +181,7 @@ function runInSpan<T>(tracer: Tracer, name: string, fn: (span: Span) => T | Prom
     try {
       return await fn(span);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      span.recordException(error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+      failSpan(span, err);
       throw err;
     } finally {
       span.end();

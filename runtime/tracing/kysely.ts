@@ -8,8 +8,9 @@
  * Wrapping the driver's connections (rather than a Kysely plugin) is what lets a failing statement end its
  * span with the error: plugins see a result, never an error.
  */
-import { SpanKind, SpanStatusCode, context, trace, type Tracer } from '@opentelemetry/api';
+import { SpanKind, context, trace, type Tracer } from '@opentelemetry/api';
 import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from 'kysely';
+import { failSpan } from './span-error.js';
 
 export interface TraceDialectOptions {
   /** The tracer to use, or a function returning it at each call (default: the global `trace.getTracer('backdev')`). */
@@ -83,9 +84,7 @@ export function traceDialect(dialect: Dialect, options: TraceDialectOptions = {}
           return result;
         },
         (err: unknown) => {
-          const error = err instanceof Error ? err : new Error(String(err));
-          span.recordException(error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+          failSpan(span, err);
           span.end();
           throw err;
         },
