@@ -14,9 +14,10 @@
  * Every client ends at the topic's last stored position. Raw frames are checked too: the server never sends
  * a message at or before the position the client already has.
  *
- * Scale (a loaded 2-core machine; the whole file takes ~40 s): Redis at least 100,000 messages (publishing goes
- * on until both disruptions are over, ~17 s: 200-400k here), PostgreSQL what 12 s of publishing gives (the bus
- * does 1-3k msg/s on this machine while everything else runs, so 12-30k messages); 4 topics,
+ * Scale (a loaded 2-core machine; the whole file takes ~30 s): publishing goes on until both disruptions are
+ * over (planned over ~12 s on Redis, ~8 s on PostgreSQL) and the target is reached: at least 100,000 messages
+ * on Redis (150-300k here), at least 5,000 on PostgreSQL (the bus does 1-3k msg/s on this machine while
+ * everything else runs, so 5-20k messages); 4 topics,
  * 10 clients on 2 topics each (3 of them drop right after their first ack, before any message); clients away
  * for 0-3 s (scaled down from 0-30 s) after 0.3-2 s connected; retention 2,000 messages per topic (so long
  * absences do exceed the window and must come back as `gap`s). Seeded: set LOSS_SEED to replay a run.
@@ -326,7 +327,10 @@ async function runScenario(backend: Backend): Promise<void> {
     const started = Date.now();
     const publisher = Promise.all(
       Array.from({ length: backend.concurrency }, async () => {
-        while (!stop && (published < backend.target || !disrupted) && Date.now() - started < backend.publishMs) {
+        // Until the disruptions are over (a loaded machine can take longer to restart a hub than planned) and
+        // the target is reached, within a hard cap.
+        const going = () => Date.now() - started < backend.publishMs * 3 && (!disrupted || published < backend.target);
+        while (!stop && going()) {
           const topic = TOPICS[Math.floor(rand() * TOPICS.length)]!;
           const s = seqs.get(topic)! + 1;
           seqs.set(topic, s);
@@ -470,7 +474,7 @@ describe.skipIf(!REDIS_SERVER)('broadcast loss test on Redis', () => {
       },
       target: 100_000,
       minimum: 100_000,
-      publishMs: 25_000,
+      publishMs: 12_000,
       concurrency: 64,
       losesData: true,
     });
@@ -501,9 +505,9 @@ describe.skipIf(!pgAvailable)('broadcast loss test on PostgreSQL', () => {
         await sleep(1_000);
         await adminQuery(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
       },
-      target: 100_000,
+      target: 5_000,
       minimum: 5_000,
-      publishMs: 12_000,
+      publishMs: 8_000,
       concurrency: 16,
       losesData: false,
     });
