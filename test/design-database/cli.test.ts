@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
-import { backdevInProcess, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { backdev, backdevInProcess, cleanup, linkBackdev, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;
 const read = (p: string) => readFileSync(path.join(dir, p), 'utf8');
@@ -118,9 +118,7 @@ describe('migrate', () => {
   it('up, status, down, to zero on the embedded database', async () => {
     // The embedded database even where DATABASE_URL is set (CI): never the shared server's.
     const embedded = { DATABASE_URL: '' };
-    // In this process: the command line and the migrator are the same; starting node, tsx and PGlite nine
-    // times is not what this test is about (test/runtime/db-lock.test.ts runs migrate as a process).
-    const run = (args: string[]) => backdevInProcess(args, dir, embedded);
+    const run = (args: string[]) => backdev(args, dir, embedded);
     const env = ['migrate'];
     const up = await run([...env, 'up']);
     expect(up.code, up.stderr).toBe(0);
@@ -140,5 +138,6 @@ describe('migrate', () => {
     const unknown = await run([...env, 'to', '9999_nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no migration named');
-  }, 180_000);
+    // Nine CLI runs, each starting the embedded database: minutes on a loaded machine, not seconds.
+  }, 360_000);
 });

@@ -41,6 +41,9 @@ beforeAll(async () => {
   await admin.query(`create database ${pgName}`);
 });
 afterAll(async () => {
+  // The project's pool has ended its clients; give their sockets a moment to close, so that `with (force)`
+  // does not terminate one still closing (an error then reaches no listener on a loaded machine).
+  await new Promise((r) => setTimeout(r, 500));
   await admin?.query(`drop database if exists ${pgName} with (force)`);
   await admin?.end();
   cleanup(dir);
