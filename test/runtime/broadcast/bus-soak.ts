@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import type { Bus, BusEvent, BusMessage } from '../../../runtime/broadcast/bus.js';
+import { seededRandom } from './helpers.js';
 
 export interface SoakOptions {
   buses: Bus[];
@@ -19,21 +20,10 @@ export interface SoakOptions {
   topics?: number;
 }
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function soak(options: SoakOptions): Promise<{ published: number; failed: number; delivered: number; downs: number }> {
   const { buses } = options;
-  const rand = random(options.seed);
+  const rand = seededRandom(options.seed);
   const topics = Array.from({ length: options.topics ?? 4 }, (_, i) => `soak.${i}`);
   const seen = buses.map(() => new Map<string, BusMessage[]>());
   let downs = 0;

@@ -2,7 +2,9 @@
  * Test helpers for the broadcast hub: a Fastify server with a hub on an ephemeral loopback port, and a raw
  * WebSocket client that records every frame it receives.
  */
+import { createServer } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { createBroadcastHub, type BroadcastHub, type BroadcastHubOptions } from '../../../runtime/broadcast/index.js';
 import type { ServerFrame } from '../../../runtime/broadcast/protocol.js';
@@ -98,3 +100,41 @@ export class Peer {
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
+
+/** mulberry32: a small seeded generator, so a failing run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A TCP port free on 127.0.0.1 right now (for a throwaway server the test starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Whether a Redis server answers PING at `url` (one attempt, no retries). */
+export async function redisReachable(url: string, connectTimeout = 2_000): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

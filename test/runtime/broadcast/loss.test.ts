@@ -25,9 +25,7 @@
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +34,7 @@ import { createBroadcastClient, type BroadcastClient, type WebSocketConstructor 
 import { createPostgresBus } from '../../../runtime/broadcast/postgres-bus.js';
 import type { ServerFrame } from '../../../runtime/broadcast/protocol.js';
 import { createRedisBus } from '../../../runtime/broadcast/redis-bus.js';
+import { freePort, redisReachable, seededRandom } from './helpers.js';
 import type { LossHubConfig } from './loss-hub.js';
 
 const SEED = Number(process.env.LOSS_SEED ?? 20261130);
@@ -46,29 +45,8 @@ const MAX_AWAY_MS = 3_000;
 const RETENTION: Retention = { maxMessages: 2_000, maxAgeMs: 120_000 };
 const hubFile = fileURLToPath(new URL('./loss-hub.ts', import.meta.url));
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Availability: Redis needs the redis-server binary (a throwaway server is started); PostgreSQL a server.
@@ -194,7 +172,7 @@ interface ClientState {
 }
 
 async function runScenario(backend: Backend): Promise<void> {
-  const rand = random(SEED);
+  const rand = seededRandom(SEED);
   const problems: string[] = [];
   const violations: Violation[] = [];
   const ports = [await freePort(), await freePort(), await freePort()];
@@ -433,18 +411,8 @@ describe.skipIf(!REDIS_SERVER)('broadcast loss test on Redis', () => {
   let port = 0;
   const url = () => `redis://127.0.0.1:${port}`;
 
-  async function reachable(): Promise<boolean> {
-    const probe = new Redis(url(), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }
+  const reachable = () => redisReachable(url(), 1_000);
+
   async function startServer(): Promise<void> {
     server = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     for (const deadline = Date.now() + 5_000; !(await reachable()); await sleep(50)) {

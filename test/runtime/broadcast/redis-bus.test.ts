@@ -6,34 +6,21 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Bus, BusEvent, BusMessage } from '../../../runtime/broadcast/bus.js';
 import { createRedisBus, type RedisBusOptions } from '../../../runtime/broadcast/redis-bus.js';
 import { busContract } from './bus-contract.js';
 import { checkHubFanOut } from './hub-fanout.js';
-import { Peer, serve } from './helpers.js';
+import { freePort, Peer, redisReachable, serve } from './helpers.js';
 import type { MessageFrame } from '../../../runtime/broadcast/protocol.js';
 import { soak } from './bus-soak.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUN = `test:broadcast:${randomUUID().slice(0, 8)}:`;
 
-async function reachable(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
-const available = await reachable(REDIS_URL);
+const available = await redisReachable(REDIS_URL);
 if (!available) {
   const message = `Redis not reachable at ${REDIS_URL}`;
   if (process.env.CI === 'true') throw new Error(`${message} (CI=true: the Redis bus tests must run)`);
@@ -179,7 +166,7 @@ describe.skipIf(!available)('redis bus', () => {
     async function startServer(): Promise<void> {
       child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       const deadline = Date.now() + 5_000;
-      while (!(await reachable(`redis://127.0.0.1:${port}`))) {
+      while (!(await redisReachable(`redis://127.0.0.1:${port}`))) {
         if (Date.now() > deadline) throw new Error('throwaway redis-server did not start');
         await sleep(50);
       }
@@ -341,13 +328,3 @@ describe.skipIf(!available)('redis bus', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
