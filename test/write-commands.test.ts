@@ -6,20 +6,16 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../generators/cli.js';
 import { memoryOutput } from '../generators/core/report.js';
 import { runInit } from '../generators/index.js';
-import { cleanup, snapshotTree, SPECS, tempDir } from './helpers.js';
+import { backdevInProcess, cleanup, snapshotTree, SPECS, tempDir } from './helpers.js';
 
 let base: string;
 /** A project from the example spec, with a marked model not designed yet and auth.yaml's security. */
 let project: string;
 
-async function cli(argv: string[]) {
-  const out = memoryOutput();
-  const code = await main(argv, out);
-  return { code, stdout: out.stdout.join('\n'), stderr: out.stderr.join('\n') };
-}
+/** Every path below is absolute, so the working folder does not matter. */
+const cli = (argv: string[]) => backdevInProcess(argv);
 
 beforeAll(async () => {
   base = tempDir('write-commands');
