@@ -53,7 +53,10 @@ it('npm pack builds dist/ and packs the compiled code, templates, bin, docs and 
 it('installs into an empty folder outside the checkout, as a real copy', async () => {
   mkdirSync(tool);
   writeFileSync(path.join(tool, 'package.json'), JSON.stringify({ name: 'tool', version: '0.0.0', private: true }));
-  ok(await runCommand('npm', ['install', tarball, ...NPM_FLAGS], { cwd: tool, timeout: 400_000 }), 'npm install <tarball>');
+  const install = await runCommand('npm', ['install', tarball, ...NPM_FLAGS], { cwd: tool, timeout: 400_000 });
+  ok(install, 'npm install <tarball>');
+  // backdev's own overrides do not apply where it is a dependency: what it pulls in must suit this Node as is.
+  expect(install.stdout + install.stderr).not.toContain('EBADENGINE');
   const installed = path.join(tool, 'node_modules/backdev');
   expect(lstatSync(installed).isSymbolicLink()).toBe(false);
   expect(existsSync(path.join(installed, 'generators'))).toBe(false);
