@@ -6,9 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Migrator, type MigrationResultSet } from 'kysely';
-import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, migrateStepwise, type MigrationLoader } from '../../runtime/db/index.js';
+import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
 import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
 import { BackdevError } from '../../generators/core/errors.js';
 import type { Output } from '../../generators/core/report.js';
@@ -25,14 +24,9 @@ export interface MigrateOptions {
 
 /**
  * A project's migrations are TypeScript, and backdev itself runs on plain node once installed: `.ts` files
- * load through tsx's loader, for these imports only (the rest of the process is untouched).
+ * load through one tsx registration, for these imports only (the rest of the process is untouched).
  */
-const loadMigration: MigrationLoader = async (file) => {
-  const url = pathToFileURL(file).href;
-  if (!file.endsWith('.ts')) return import(url);
-  const { tsImport } = await import('tsx/esm/api');
-  return tsImport(url, import.meta.url);
-};
+const migrationsIn = (folder: string) => new FolderMigrationProvider(folder, undefined, 'tsx');
 
 function projectRoot(cwd: string): { root: string; migrations: string; dataDir: string } {
   const file = findConfig(cwd);
@@ -68,7 +62,8 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
   const url = options.databaseUrl ?? process.env.DATABASE_URL;
   // Arguments are checked against the migration files before a database is opened (or created).
   if (options.action === 'to' && !options.target) throw new BackdevError('OPTION_INVALID', 'migrate to needs a migration name (or "zero")');
-  const names = options.action === 'status' ? [] : Object.keys(await new FolderMigrationProvider(migrations, loadMigration).getMigrations()).sort();
+  const provider = migrationsIn(migrations);
+  const names = options.action === 'status' ? [] : Object.keys(await provider.getMigrations()).sort();
   if (options.action === 'to' && options.target !== 'zero' && !names.includes(options.target!)) {
     throw new BackdevError('OPTION_INVALID', `no migration named "${options.target}" (known: ${names.join(', ') || 'none'}, zero)`);
   }
@@ -78,7 +73,7 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
     return;
   }
   const db = createDatabase({ url, dataDir });
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(migrations, loadMigration) });
+  const migrator = new Migrator({ db, provider });
   output.out(`migrate: ${path.relative(cwd, migrations) || '.'} on ${describeDatabase({ url, dataDir: path.relative(cwd, dataDir) })}`);
   try {
     switch (options.action) {

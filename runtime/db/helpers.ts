@@ -105,40 +105,77 @@ export function violatedConstraint(err: unknown): string | undefined {
 /** Loads one migration module from its absolute path. */
 export type MigrationLoader = (file: string) => Promise<unknown>;
 
-/**
- * Imports a migration. A `.ts` one that this process cannot load itself (plain node: the project's tests
- * run this compiled code outside their TypeScript transform) is loaded through tsx, for that import only.
- */
-const importFile: MigrationLoader = async (file) => {
-  const url = pathToFileURL(file).href;
-  try {
-    return await import(url);
-  } catch (err) {
-    if (!file.endsWith('.ts') || (err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    const { tsImport } = await import('tsx/esm/api');
-    return tsImport(url, import.meta.url);
-  }
-};
+/** How `.ts` migrations load: `native` tries the process's own import first (tsx, vitest), `tsx` always uses tsx. */
+export type TypeScriptImports = 'native' | 'tsx';
 
 /**
- * Reads `<dir>/NNNN_*.ts` (or the compiled `.js`) as Kysely migrations, in file name order (`load`
- * replaces how a file is imported).
+ * Imports the migrations of one folder. A `.ts` one that this process cannot load itself (plain node: the
+ * project's tests run this compiled code outside their TypeScript transform; the installed CLI) is loaded
+ * through one tsx registration made for the batch and removed after it, so its imports share one module
+ * cache and the rest of the process is untouched.
+ */
+async function importAll(files: string[], mode: TypeScriptImports): Promise<unknown[]> {
+  let tsx: Promise<{ import: (specifier: string, parent: string) => Promise<unknown>; unregister: () => Promise<void> }> | undefined;
+  const viaTsx = async (url: string) => {
+    tsx ??= import('tsx/esm/api').then(({ register }) => register({ namespace: `backdev-migrations-${process.pid}-${Date.now()}` }));
+    return (await tsx).import(url, import.meta.url);
+  };
+  try {
+    const out: unknown[] = [];
+    for (const file of files) {
+      const url = pathToFileURL(file).href;
+      if (!file.endsWith('.ts')) out.push(await import(url));
+      else if (mode === 'tsx') out.push(await viaTsx(url));
+      else {
+        try {
+          out.push(await import(url));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+          out.push(await viaTsx(url));
+        }
+      }
+    }
+    return out;
+  } finally {
+    if (tsx) await (await tsx).unregister();
+  }
+}
+
+/**
+ * Reads `<dir>/NNNN_*.ts` (or the compiled `.js`) as Kysely migrations, in file name order. `load`
+ * replaces how each file is imported; `typescript` says how `.ts` files load when it is not given.
  */
 export class FolderMigrationProvider implements MigrationProvider {
   constructor(
     private readonly dir: string,
-    private readonly load: MigrationLoader = importFile,
+    private readonly load?: MigrationLoader,
+    private readonly typescript: TypeScriptImports = 'native',
   ) {}
 
-  async getMigrations(): Promise<Record<string, Migration>> {
+  /** Loaded once per provider: the migrator asks for the list before every step. */
+  private loaded: Promise<Record<string, Migration>> | undefined;
+
+  getMigrations(): Promise<Record<string, Migration>> {
+    this.loaded ??= this.loadAll();
+    // A failed load is not kept: the next call reads the folder again.
+    this.loaded.catch(() => (this.loaded = undefined));
+    return this.loaded;
+  }
+
+  private async loadAll(): Promise<Record<string, Migration>> {
     const out: Record<string, Migration> = {};
     if (!existsSync(this.dir)) return out;
-    for (const file of readdirSync(this.dir).sort()) {
-      if (!/^\d{4}_[\w-]+\.(ts|js|mjs)$/.test(file)) continue;
-      const mod = (await this.load(path.join(this.dir, file))) as Partial<Migration>;
-      if (typeof mod.up !== 'function') throw new Error(`migration ${path.join(this.dir, file)} does not export an up() function`);
-      out[file.replace(/\.(ts|js|mjs)$/, '')] = mod as Migration;
-    }
+    const files = readdirSync(this.dir)
+      .sort()
+      .filter((f) => /^\d{4}_[\w-]+\.(ts|js|mjs)$/.test(f))
+      .map((f) => path.join(this.dir, f));
+    const load = this.load;
+    const modules = load ? await Promise.all(files.map((f) => load(f))) : await importAll(files, this.typescript);
+    files.forEach((file, i) => {
+      const mod = modules[i] as Partial<Migration>;
+      if (typeof mod.up !== 'function') throw new Error(`migration ${file} does not export an up() function`);
+      out[path.basename(file).replace(/\.(ts|js|mjs)$/, '')] = mod as Migration;
+    });
     return out;
   }
 }

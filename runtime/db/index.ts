@@ -20,6 +20,7 @@ export {
   encodeCursor,
   FolderMigrationProvider,
   type MigrationLoader,
+  type TypeScriptImports,
   isForeignKeyViolation,
   isUniqueViolation,
   migrateStepwise,
