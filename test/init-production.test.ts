@@ -103,6 +103,14 @@ describe('the project scripts', () => {
 });
 
 describe('--backdev', () => {
+  it('a folder is installed as a copy (.npmrc install-links), so its peer dependencies are the project’s', async () => {
+    const folder = path.join(parent, 'from-folder');
+    expect((await runInit({ dir: folder, backdevVersion: REPO }, memoryOutput())).exitCode).toBe(0);
+    expect(readFileSync(path.join(folder, '.npmrc'), 'utf8')).toMatch(/^install-links=true$/m);
+    const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies.backdev).toBe(`file:${path.relative(folder, REPO)}`);
+  });
+
   const root = '/work/projects/shop';
   const cwd = '/work/projects';
   it.each([

@@ -1,12 +1,16 @@
 /**
  * backdev as users get it: `npm pack` of this checkout (which builds dist/ first), the tarball installed
  * into an empty folder under the system's temporary folder (no link back to the checkout), then
- * `npx backdev init` → `create-api --endpoint` → `add-auth --accounts` → the project's `npm install`,
- * `tsc`, tests, `npm run build && npm start`, which serves over HTTP from compiled JavaScript with no tsx
- * in any process of the server. The steps run in order; each needs the ones before it.
+ * `npx backdev init` → two `create-api --endpoint` resources (reviews refer to products) → `add-auth
+ * --accounts` → the project's `npm install` with no lockfile (no engine warnings; kysely and fastify, the
+ * runtime's peer dependencies, resolve to the project's one copy each), `npm run plop`, `tsc`, the
+ * project's tests (the reviews' database tests must first create the product a review refers to), and
+ * `npm run build && npm start`, which serves over HTTP from compiled JavaScript with no tsx in any process
+ * of the server. The steps run in order; each needs the ones before it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -68,18 +72,76 @@ it('npx backdev: init (depending on the tarball), create-api --endpoint, add-aut
   const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
   expect(pkg.dependencies.backdev).toBe(`file:../${path.basename(tarball)}`);
   expect(pkg.scripts.start).toBe('node dist/src/server.js --migrate');
-  ok(await npxBackdev(['create-api', '--out', '../my-api', '--endpoint', 'products', '--fields', 'name:string:unique price:number']), 'create-api');
+  for (const [endpoint, fields] of [
+    ['products', 'name:string:unique price:number stock:integer? category:enum(a|b) released:date?'],
+    ['reviews', 'product:ref(Product) rating:integer body:text?'],
+  ] as const) {
+    ok(await npxBackdev(['create-api', '--out', '../my-api', '--endpoint', endpoint, '--fields', fields]), `create-api --endpoint ${endpoint}`);
+  }
   ok(await npxBackdev(['add-auth', '--out', '../my-api', '--accounts']), 'add-auth');
   expect(readdirSync(path.join(project, 'db/migrations')).length).toBeGreaterThanOrEqual(2);
 }, 400_000);
 
-it('the project installs with one copy of each library it shares with the runtime', async () => {
-  ok(await runCommand('npm', ['install', ...NPM_FLAGS], { cwd: project, timeout: 400_000 }), 'npm install');
+/** The folder Node's lookup finds package `name` in, from `file`. */
+function packageDir(file: string, name: string): string | undefined {
+  for (const modules of createRequire(file).resolve.paths(name) ?? []) {
+    const candidate = path.join(modules, name);
+    if (existsSync(path.join(candidate, 'package.json'))) return realpathSync(candidate);
+  }
+  return undefined;
+}
+
+/** Every `<name>/package.json` of a package called `name` under the project's node_modules, nested ones included. */
+function copiesOf(name: string): string[] {
+  const found: string[] = [];
+  const walk = (modules: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(modules);
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(modules, e);
+      if (e.startsWith('@')) {
+        walk(full);
+        continue;
+      }
+      if (e === name) found.push(path.relative(project, full));
+      walk(path.join(full, 'node_modules'));
+    }
+  };
+  walk(path.join(project, 'node_modules'));
+  return found;
+}
+
+it('the project installs with no lockfile, no engine warnings and one copy of each library it shares with the runtime', async () => {
+  expect(readdirSync(project)).not.toContain('package-lock.json');
+  const install = await runCommand('npm', ['install', ...NPM_FLAGS], { cwd: project, timeout: 400_000 });
+  ok(install, 'npm install');
+  // backdev promises Node ≥ 20.19: nothing the project pulls in may ask for more.
+  expect(install.stdout + install.stderr).not.toMatch(/EBADENGINE/);
   const ls = await runCommand('npm', ['ls', 'kysely', 'fastify', '--all', '--parseable'], { cwd: project });
   ok(ls, 'npm ls');
   const copies = [...new Set(ls.stdout.split('\n').filter(Boolean))].map((p) => path.relative(project, p)).sort();
   expect(copies).toEqual(['node_modules/fastify', 'node_modules/kysely']);
+  expect(lstatSync(path.join(project, 'node_modules/backdev')).isSymbolicLink()).toBe(false);
+  expect(copiesOf('kysely')).toEqual(['node_modules/kysely']);
+  expect(copiesOf('fastify')).toEqual(['node_modules/fastify']);
+  // What backdev's runtime (compiled, in dist/) imports is what the project imports.
+  const fromBackdev = path.join(project, 'node_modules/backdev/dist/runtime/db/index.js');
+  expect(existsSync(fromBackdev)).toBe(true);
+  for (const name of ['kysely', 'fastify', 'pg', '@electric-sql/pglite']) {
+    expect(packageDir(fromBackdev, name), name).toBe(packageDir(path.join(project, 'src/app.ts'), name));
+  }
 }, 420_000);
+
+it("runs backdev's interactive generators from the project: npm run plop", async () => {
+  // design-database through plop, from the installed copy of backdev: its answers given on the line.
+  const plop = await runCommand('npm', ['run', '--silent', 'plop', '--', 'design-database', '.', 'Product', 'false'], { cwd: project, env: ENV, timeout: 120_000 });
+  ok(plop, 'npm run plop');
+  expect(plop.stdout).toContain('the models match the last design');
+}, 180_000);
 
 it('type-checks and passes its own tests (database tests included)', async () => {
   const tsc = await runCommand(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '--noEmit'], { cwd: project });
@@ -87,6 +149,7 @@ it('type-checks and passes its own tests (database tests included)', async () =>
   const tests = await runCommand('npm', ['test'], { cwd: project, env: ENV, timeout: 400_000 });
   ok(tests, 'npm test');
   expect(tests.stdout).toMatch(/products\.db\.test\.ts \(\d+ tests?\)/);
+  expect(tests.stdout).toMatch(/reviews\.db\.test\.ts \(\d+ tests?\)/);
 }, 420_000);
 
 /** The process and its descendants: pid → command line. */
