@@ -8,7 +8,7 @@ import { Kysely, Migrator, PostgresDialect, type Dialect } from 'kysely';
 import { FolderMigrationProvider, migrateStepwise } from './helpers.js';
 import { lockDataDir } from './lock.js';
 import { PGliteDialect } from './pglite.js';
-import { createInMemory } from './pglite-template.js';
+import { createPGlite } from './pglite-template.js';
 
 export { PGliteDialect } from './pglite.js';
 export { DatabaseLockedError, lockDataDir, type LockHolder, type LockOptions } from './lock.js';
@@ -79,7 +79,7 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
       }
       const parsers = { [types.DATE]: (v: string) => v, [types.INT8]: (v: string) => Number(v) };
       try {
-        return dataDir === 'memory://' ? await createInMemory(PGlite, { parsers }) : await PGlite.create({ dataDir, parsers });
+        return await createPGlite(PGlite, dataDir, { parsers });
       } catch (err) {
         release?.();
         throw err;
