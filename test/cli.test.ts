@@ -1,4 +1,6 @@
 /** The command line: help on every command, clear usage errors, exit codes. */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { memoryOutput } from '../generators/core/report.js';
 import { main } from '../generators/cli.js';
@@ -15,6 +17,21 @@ describe('backdev CLI', () => {
     const r = await backdev(['--help']);
     expect(r.code).toBe(0);
     for (const cmd of ['init <dir>', 'create-api', 'templates']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('in a clone runs its TypeScript sources (no build needed), and dist/ when BACKDEV_RUN_DIST=1', async () => {
+    // Every module the process resolves, one `import: <url>` line each on stderr.
+    const logImports = `--import=${path.join(REPO, 'test/fixtures/hooks/log-imports.mjs')}`;
+    const fromSources = await backdev(['--version'], REPO, { BACKDEV_RUN_DIST: '0', NODE_OPTIONS: logImports });
+    const fromDist = await backdev(['--version'], REPO, { BACKDEV_RUN_DIST: '1', NODE_OPTIONS: logImports });
+    expect(fromSources.code, fromSources.stderr).toBe(0);
+    expect(fromDist.code, fromDist.stderr).toBe(0);
+    expect(fromSources.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(fromSources.stdout.trim()).toBe(fromDist.stdout.trim());
+    expect(fromSources.stderr).toContain(`import: ${pathToFileURL(path.join(REPO, 'generators/cli.ts')).href}\n`);
+    expect(fromSources.stderr).not.toContain('/dist/generators/');
+    expect(fromDist.stderr).toContain(`import: ${pathToFileURL(path.join(REPO, 'dist/generators/cli.js')).href}\n`);
+    expect(fromDist.stderr).not.toContain('/generators/cli.ts');
   });
 
   it('documents the --fields syntax in create-api --help', async () => {

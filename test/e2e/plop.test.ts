@@ -7,10 +7,11 @@ import { cleanup, linkBackdev, REPO, runCommand, tempDir } from '../helpers.js';
 const parent = tempDir('plop');
 afterAll(() => cleanup(parent));
 
+/** plop with backdev's compiled plopfile (dist/, built by the tests' setup), as the installed package runs it. */
 const plop = (args: string[], cwd: string) =>
-  runCommand(process.execPath, [path.join(REPO, 'node_modules/plop/bin/plop.js'), '--plopfile', path.join(REPO, 'plopfile.ts'), ...args], {
+  runCommand(process.execPath, [path.join(REPO, 'node_modules/plop/bin/plop.js'), '--plopfile', path.join(REPO, 'dist/plopfile.js'), ...args], {
     cwd,
-    env: { NODE_OPTIONS: '--import tsx', FORCE_COLOR: '0' },
+    env: { FORCE_COLOR: '0' },
   });
 
 it('plop init and plop create-api --endpoint produce what the CLI does', async () => {
