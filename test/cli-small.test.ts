@@ -2,7 +2,7 @@
  * Smaller command-line behaviours: migrate outside a project, `init --empty`, the project README, and the
  * demo's port and colour choices.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,24 @@ describe('migrate outside a project', () => {
     expect(r.stderr).not.toContain('internal error');
     expect(r.stdout).not.toContain('no migrations');
     expect(readdirSync(dir)).toEqual([]);
+  }, 60_000);
+});
+
+describe('migrate in a project whose dependencies are not installed', () => {
+  it('names the migration and the missing package, exit 1, no database made', async () => {
+    // Outside the checkout, so kysely is not found by walking up to backdev's own node_modules.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'backdev-noinstall-'));
+    dirs.push(dir);
+    mkdirSync(path.join(dir, 'db/migrations'), { recursive: true });
+    writeFileSync(path.join(dir, 'db/migrations/0001_create_notes.ts'), "import { sql } from 'kysely';\nexport async function up(): Promise<void> {\n  void sql;\n}\n");
+    const r = await backdev(['migrate', 'up'], dir, ENV);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain('[BACKDEV_MIGRATION_NOT_LOADED]');
+    expect(r.stderr).toContain('migration db/migrations/0001_create_notes.ts imports "kysely"');
+    expect(r.stderr).toContain('npm install');
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(dir)).toEqual(['db']);
   }, 60_000);
 });
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Migrator, type MigrationResultSet } from 'kysely';
-import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, migrateStepwise } from '../../runtime/db/index.js';
+import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, MigrationLoadError, migrateStepwise } from '../../runtime/db/index.js';
 import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
 import { BackdevError } from '../../generators/core/errors.js';
 import type { Output } from '../../generators/core/report.js';
@@ -27,6 +27,16 @@ export interface MigrateOptions {
  * load through one tsx registration, for these imports only (the rest of the process is untouched).
  */
 const migrationsIn = (folder: string) => new FolderMigrationProvider(folder, undefined, 'tsx');
+
+/** The migration files, imported before any database opens; one that cannot load is a located error. */
+async function loadMigrations(provider: FolderMigrationProvider, cwd: string): Promise<Record<string, unknown>> {
+  try {
+    return await provider.getMigrations();
+  } catch (err) {
+    if (!(err instanceof MigrationLoadError)) throw err;
+    throw new BackdevError('MIGRATION_NOT_LOADED', err.message.replace(err.file, path.relative(cwd, err.file)), { cause: err });
+  }
+}
 
 function projectRoot(cwd: string): { root: string; migrations: string; dataDir: string } {
   const file = findConfig(cwd);
@@ -63,7 +73,7 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
   // Arguments are checked against the migration files before a database is opened (or created).
   if (options.action === 'to' && !options.target) throw new BackdevError('OPTION_INVALID', 'migrate to needs a migration name (or "zero")');
   const provider = migrationsIn(migrations);
-  const names = options.action === 'status' ? [] : Object.keys(await provider.getMigrations()).sort();
+  const names = Object.keys(await loadMigrations(provider, cwd)).sort();
   if (options.action === 'to' && options.target !== 'zero' && !names.includes(options.target!)) {
     throw new BackdevError('OPTION_INVALID', `no migration named "${options.target}" (known: ${names.join(', ') || 'none'}, zero)`);
   }

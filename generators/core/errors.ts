@@ -37,6 +37,7 @@ export const ErrorCodes = {
   INIT_TARGET_NOT_EMPTY: 'the target directory is not empty',
   PROJECT_NOT_FOUND: 'the command must run inside a backdev project',
   MIGRATION_FAILED: 'a migration failed to apply',
+  MIGRATION_NOT_LOADED: 'a migration file could not be loaded',
   DATABASE_LOCKED: 'the embedded database is in use by another process',
   DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
   USER_FILE_OUTDATED: 'a file of yours lacks what the newly generated code needs',

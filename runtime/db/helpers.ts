@@ -108,6 +108,26 @@ export type MigrationLoader = (file: string) => Promise<unknown>;
 /** How `.ts` migrations load: `native` tries the process's own import first (tsx, vitest), `tsx` always uses tsx. */
 export type TypeScriptImports = 'native' | 'tsx';
 
+/** A migration file that could not be imported: `file` is its path, `cause` the import's error. */
+export class MigrationLoadError extends Error {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    // The first line: a CommonJS "Cannot find module" goes on with its require stack.
+    const message = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!;
+    const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message);
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      missing && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && !missing[1]!.startsWith('.')
+        ? `migration ${file} imports "${missing[1]}", which is not installed where it looks (run npm install in the project)`
+        : `migration ${file} could not be loaded: ${message}`,
+      { cause },
+    );
+    this.name = 'MigrationLoadError';
+  }
+}
+
 /**
  * Imports the migrations of one folder. A `.ts` one that this process cannot load itself (plain node: the
  * project's tests run this compiled code outside their TypeScript transform; the installed CLI) is loaded
@@ -122,17 +142,22 @@ async function importAll(files: string[], mode: TypeScriptImports): Promise<unkn
   };
   try {
     const out: unknown[] = [];
-    for (const file of files) {
+    const importOne = async (file: string) => {
       const url = pathToFileURL(file).href;
-      if (!file.endsWith('.ts')) out.push(await import(url));
-      else if (mode === 'tsx') out.push(await viaTsx(url));
-      else {
-        try {
-          out.push(await import(url));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-          out.push(await viaTsx(url));
-        }
+      if (!file.endsWith('.ts')) return import(url);
+      if (mode === 'tsx') return viaTsx(url);
+      try {
+        return await import(url);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+        return viaTsx(url);
+      }
+    };
+    for (const file of files) {
+      try {
+        out.push(await importOne(file));
+      } catch (err) {
+        throw new MigrationLoadError(file, err);
       }
     }
     return out;

@@ -19,6 +19,7 @@ export {
   type CursorKind,
   encodeCursor,
   FolderMigrationProvider,
+  MigrationLoadError,
   type MigrationLoader,
   type TypeScriptImports,
   isForeignKeyViolation,
