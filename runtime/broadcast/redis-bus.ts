@@ -55,6 +55,11 @@ export interface RedisBusOptions {
   maxTrackedTopics?: number;
   /** Messages per read when filling a hole or catching up; default 1,000. */
   pageSize?: number;
+  /**
+   * How long a hole in the live stream is retried while its read fails (Redis away) before the message after
+   * it goes out anyway, for the hub to report the hole as a gap; default 10 s.
+   */
+  holeRetryMs?: number;
 }
 
 const TRIM_BY_AGE = `
@@ -171,6 +176,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const maxTracked = options.maxTrackedTopics ?? 100_000;
   const pageSize = options.pageSize ?? 1_000;
+  const holeRetryMs = options.holeRetryMs ?? 10_000;
   const channel = `${prefix}messages`;
   const metaKey = (topic: string) => `${prefix}{${topic}}:m`;
   const streamKey = (topic: string) => `${prefix}{${topic}}:s`;
@@ -262,13 +268,34 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     }
   }
 
+  /**
+   * Fills the hole before a live message. A read that fails (the command connection is away) is tried again
+   * with backoff, from what has been delivered meanwhile, until it succeeds, the bus closes or `holeRetryMs`
+   * passes; the live messages behind it wait, so a short outage loses nothing.
+   */
+  async function fillHole(topic: string, epoch: string, from: number, target: number): Promise<void> {
+    const until = Date.now() + holeRetryMs;
+    for (let attempt = 0; !closed; attempt++) {
+      const known = tracked.get(topic);
+      const after = known && known.epoch === epoch ? Math.max(from, known.offset) : from;
+      try {
+        await fill(topic, epoch, after, target);
+        return;
+      } catch (error) {
+        lastError = error instanceof Error ? error : new Error(String(error));
+        if (Date.now() >= until) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(maxDelay, minDelay * 2 ** Math.min(attempt, 10))).unref());
+      }
+    }
+  }
+
   async function handleLive(message: BusMessage): Promise<void> {
     const known = tracked.get(message.topic);
     if (known && message.offset <= known.offset && message.epoch === known.epoch) return; // already delivered
     if (known && message.epoch === known.epoch && message.offset > known.offset + 1) {
-      await fill(message.topic, message.epoch, known.offset, message.offset - 1).catch(() => {});
+      await fillHole(message.topic, message.epoch, known.offset, message.offset - 1);
     } else if (known && message.epoch !== known.epoch && message.offset > 1) {
-      await fill(message.topic, message.epoch, 0, message.offset - 1).catch(() => {});
+      await fillHole(message.topic, message.epoch, 0, message.offset - 1);
     }
     const now = tracked.get(message.topic);
     if (now && now.epoch === message.epoch && message.offset <= now.offset) return;

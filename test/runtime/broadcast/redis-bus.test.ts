@@ -104,6 +104,48 @@ describe.skipIf(!available)('redis bus', () => {
     }
   });
 
+  it('a hole in the live stream whose read fails at first is read again, not skipped', async () => {
+    const prefix = `${RUN}hole:`;
+    const a = createRedisBus({ url: REDIS_URL, prefix });
+    // B's own command client, whose subscriber (its duplicate) loses live messages 6-10 on the way in, and
+    // whose reads fail three times while that hole is being filled: as when both connections are cut at once.
+    const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    const duplicate = client.duplicate.bind(client);
+    let live = 0;
+    client.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+      const sub = duplicate(...args);
+      const emit = sub.emit.bind(sub);
+      sub.emit = ((event: string, ...rest: unknown[]) => {
+        if (event === 'messageBuffer' && ++live >= 6 && live <= 10) return true;
+        return emit(event, ...rest);
+      }) as typeof sub.emit;
+      return sub;
+    };
+    const evalsha = client.evalsha.bind(client);
+    let failures = 0;
+    client.evalsha = ((...args: Parameters<Redis['evalsha']>) => {
+      if (live > 10 && failures < 3) {
+        failures++;
+        return Promise.reject(new Error('Connection is closed.'));
+      }
+      return evalsha(...args);
+    }) as typeof client.evalsha;
+    const b = createRedisBus({ client, prefix, reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+    await Promise.all([a.start(), b.start()]);
+    try {
+      const seen = record(b);
+      for (let i = 1; i <= 20; i++) await a.publish('hole', String(i));
+      await until(() => seen.of('hole').length >= 20, 10_000, '20 messages on B');
+      await sleep(100);
+      expect(failures).toBe(3); // the hole's reads did fail
+      expect(seen.of('hole').map((m) => m.offset)).toEqual(range(1, 20));
+      expect(seen.of('hole').map((m) => m.data)).toEqual(range(1, 20).map(String));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      client.disconnect();
+    }
+  });
+
   it('two hubs on one Redis: a client on A receives what B publishes, and resumes on B', async () => {
     await checkHubFanOut(() => createRedisBus({ url: REDIS_URL, prefix: `${RUN}hub:` }), 'pets.updated');
   });
