@@ -5,6 +5,9 @@
  * admitted (the check and the count are one synchronous step, so concurrent callers cannot slip through) and
  * every other call fails fast; it closes once `closeAfter` trials succeeded and re-opens as soon as that can
  * no longer happen. After closing it stays closed for at least `minClosedMs` (hysteresis against flapping).
+ * With a state store that has leases, only the instance holding the trial lease sends the trials; the others
+ * fail fast while half-open and adopt the holder's outcome (an `open`, or a `closed` published after they
+ * became half-open).
  */
 import { randomUUID } from 'node:crypto';
 import type { BreakerSnapshot, BreakerState, BreakerStateStore } from './store.js';
@@ -31,6 +34,8 @@ export interface BreakerOptions {
   closeAfter?: number;
   /** Shortest time closed before it can open again. Default `openMs`. */
   minClosedMs?: number;
+  /** With a store that has leases: how long the trial lease is taken for (renewed while trials run). Default 10 s. */
+  trialLeaseMs?: number;
 }
 
 export type ResolvedBreakerOptions = Required<BreakerOptions>;
@@ -50,6 +55,7 @@ export function resolveBreakerOptions(o: BreakerOptions = {}): ResolvedBreakerOp
     halfOpenTrials,
     closeAfter,
     minClosedMs: o.minClosedMs ?? openMs,
+    trialLeaseMs: Math.max(1, o.trialLeaseMs ?? 10_000),
   };
 }
 
@@ -90,6 +96,9 @@ export class CircuitBreaker {
   private trialFailures = 0;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** The trial lease while half-open: `none` without a store that has leases (every instance trials). */
+  private lease: 'none' | 'pending' | 'held' | 'denied' = 'none';
+  private leaseTimer: NodeJS.Timeout | undefined;
   private readonly window: SlidingWindow;
   private changedAt: number;
   private readonly id = randomUUID();
@@ -120,6 +129,7 @@ export class CircuitBreaker {
     this.unsubscribe = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.dropLease();
   }
 
   get state(): BreakerState {
@@ -148,6 +158,7 @@ export class CircuitBreaker {
     const generation = this.generation;
     if (this.current === 'open') return undefined;
     if (this.current === 'half-open') {
+      if (this.lease === 'pending' || this.lease === 'denied') return undefined;
       if (this.trialsIssued >= this.options.halfOpenTrials) return undefined;
       this.trialsIssued++;
       let settled = false;
@@ -230,6 +241,50 @@ export class CircuitBreaker {
     if (this.current !== 'open') return;
     this.enter('half-open');
     this.deps.onTransition({ state: 'half-open', previous: 'open', cause });
+    this.requestLease();
+  }
+
+  private get leaseKey(): string {
+    return `${this.deps.key}:trials`;
+  }
+
+  /** Asks the store for the trial lease; until it is granted, half-open admits nothing. */
+  private requestLease(): void {
+    const store = this.deps.store;
+    if (!store?.acquireLease) return;
+    const generation = this.generation;
+    if (this.lease !== 'held') this.lease = 'pending';
+    store
+      .acquireLease(this.leaseKey, this.id, this.options.trialLeaseMs)
+      .catch((error: unknown) => {
+        // A store that cannot answer: decide locally rather than never trying again.
+        this.deps.onStoreError(error);
+        return true;
+      })
+      .then((granted) => {
+        if (generation !== this.generation || this.current !== 'half-open') {
+          if (granted) void store.releaseLease?.(this.leaseKey, this.id).catch((error: unknown) => this.deps.onStoreError(error));
+          return;
+        }
+        this.lease = granted ? 'held' : 'denied';
+        // Held: renewed while the trials run. Denied: asked again, in case the holder went away.
+        const again = granted ? this.options.trialLeaseMs / 2 : Math.min(1_000, this.options.trialLeaseMs);
+        if (this.leaseTimer) clearTimeout(this.leaseTimer);
+        this.leaseTimer = setTimeout(() => {
+          this.leaseTimer = undefined;
+          if (generation === this.generation && this.current === 'half-open') this.requestLease();
+        }, Math.ceil(again));
+        this.leaseTimer.unref?.();
+      });
+  }
+
+  private dropLease(): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    const held = this.lease === 'held';
+    this.lease = 'none';
+    const store = this.deps.store;
+    if (held && store?.releaseLease) store.releaseLease(this.leaseKey, this.id).catch((error: unknown) => this.deps.onStoreError(error));
   }
 
   private toClosed(): void {
@@ -241,6 +296,7 @@ export class CircuitBreaker {
   }
 
   private enter(state: BreakerState): void {
+    this.dropLease();
     this.current = state;
     this.changedAt = this.deps.now();
     this.generation++;
@@ -268,10 +324,21 @@ export class CircuitBreaker {
     store.publish(this.deps.key, s).catch((error: unknown) => this.deps.onStoreError(error));
   }
 
-  /** Another instance opened the breaker: open here too, until the same time. */
+  /**
+   * Another instance opened the breaker: open here too, until the same time. Another instance closed it while
+   * this one waits for the trial lease: its trials succeeded, close here too.
+   */
   private adopt(s: BreakerSnapshot): void {
-    if (s.source === this.id || s.state !== 'open') return;
+    if (s.source === this.id) return;
     const now = this.deps.now();
+    if (s.state === 'closed') {
+      if (this.current !== 'half-open' || (this.lease !== 'pending' && this.lease !== 'denied') || s.changedAt < this.changedAt) return;
+      this.enter('closed');
+      this.closedAt = now;
+      this.deps.onTransition({ state: 'closed', previous: 'half-open', cause: 'shared' });
+      return;
+    }
+    if (s.state !== 'open') return;
     if (s.openUntil <= now || (this.current === 'open' && this.openUntil >= s.openUntil)) return;
     const previous = this.current;
     this.enter('open');

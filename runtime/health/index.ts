@@ -16,6 +16,7 @@
  * retries idempotent requests only, within a retry budget and the request's deadline, honouring Retry-After.
  * The policy and its defaults: docs/health.md.
  */
+import { randomUUID } from 'node:crypto';
 import { CircuitBreaker, resolveBreakerOptions, type BreakerOptions, type BreakerTransition } from './breaker.js';
 import { RetryBudget, fullJitter, isRetryable, isRetryableStatus, parseRetryAfter, type RetryBudgetOptions } from './retry.js';
 import type { BreakerSnapshot, BreakerStateStore } from './store.js';
@@ -59,6 +60,11 @@ export interface ProbeOptions {
   unhealthyThreshold?: number;
   /** Passing probes in a row that bring it back. Default 2. */
   healthyThreshold?: number;
+  /**
+   * With a `store` that has leases: only the instance holding the probe lease probes (the lease lasts two
+   * intervals plus `timeoutMs` and is renewed every interval); the others rely on passive detection. Default false.
+   */
+  leased?: boolean;
 }
 
 export interface RetryOptions {
@@ -93,7 +99,7 @@ export interface UpstreamOptions {
   attemptTimeoutMs?: number;
   /** Header carrying the remaining deadline (milliseconds) to the upstream; null: none. Default `x-request-deadline-ms`. */
   deadlineHeader?: string | null;
-  /** Where breaker state is shared (see store.ts); default: none (local only). */
+  /** Where breaker state is shared (store.ts; over Redis: `backdev/runtime/health/redis`); default: none (local only). */
   store?: BreakerStateStore;
   /** Default: console.warn for panic mode; false: silent. */
   logger?: HealthLogger | false;
@@ -240,6 +246,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         intervalMs: options.probe.intervalMs ?? 5_000,
         unhealthyThreshold: Math.max(1, options.probe.unhealthyThreshold ?? 2),
         healthyThreshold: Math.max(1, options.probe.healthyThreshold ?? 2),
+        leased: options.probe.leased === true && typeof options.store?.acquireLease === 'function',
       }
     : undefined;
   const retry = {
@@ -378,7 +385,41 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     }
   }
 
+  const probeHolder = randomUUID();
+  const probeLeaseKey = `upstream:${name}:probes`;
+  let probeLeaseHeld = false;
+
   function probeAll(): void {
+    const store = options.store;
+    if (!probe?.leased || !store?.acquireLease) return probeEvery();
+    const p = store
+      .acquireLease(probeLeaseKey, probeHolder, probe.intervalMs * 2 + probe.timeoutMs)
+      .catch((error: unknown) => {
+        emit('error', { upstream: name, error });
+        return true;
+      })
+      .then((granted) => {
+        if (closed) return;
+        if (!granted && probeLeaseHeld) forgetProbes();
+        probeLeaseHeld = granted;
+        if (granted) probeEvery();
+      })
+      .finally(() => probing.delete(p));
+    probing.add(p);
+  }
+
+  /** Another instance probes now: verdicts this one can no longer renew are dropped (passive detection rules). */
+  function forgetProbes(): void {
+    for (const e of endpoints) {
+      const wasUnhealthy = e.probe === 'unhealthy';
+      e.probe = 'unknown';
+      e.probeStreak = 0;
+      if (wasUnhealthy && !e.ejected) emit('restored', { upstream: name, url: e.base, reason: 'probe' });
+    }
+    updatePanic();
+  }
+
+  function probeEvery(): void {
     for (const e of endpoints) {
       const p = runProbe(e).finally(() => probing.delete(p));
       probing.add(p);
@@ -493,6 +534,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       for (const e of endpoints) if (e.timer) clearTimeout(e.timer);
       breaker.close();
       await Promise.allSettled([...probing]);
+      if (probeLeaseHeld) await options.store?.releaseLease?.(probeLeaseKey, probeHolder).catch(() => {});
     },
     fetch: call,
     state() {

@@ -1,7 +1,8 @@
 /**
  * Where breaker state lives besides the breaker itself: an adapter, so that instances of a service can share
- * an open breaker (a Redis store can plug in here later). Breakers decide locally and synchronously; the
- * store carries their transitions to the others, and a breaker adopts an `open` published by another instance.
+ * an open breaker (redis-store.ts is the one over Redis). Breakers decide locally and synchronously; the store
+ * carries their transitions to the others, and a breaker adopts an `open` published by another instance.
+ * A store with leases also lets one holder at a time send the half-open trial calls and the active probes.
  */
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -24,7 +25,31 @@ export interface BreakerStateStore {
   read(key: string): Promise<BreakerSnapshot | undefined>;
   /** Calls `listener` with every snapshot published on the key (its own included); returns the unsubscribe. */
   subscribe(key: string, listener: (snapshot: BreakerSnapshot) => void): () => void;
+  /**
+   * Optional: takes the lease `key` for `holder` for `ttlMs`, or renews it when `holder` has it already.
+   * Resolves false while another holder has it.
+   */
+  acquireLease?(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Optional: gives the lease back if `holder` has it. */
+  releaseLease?(key: string, holder: string): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** Leases inside one process (the memory store's, and the Redis store's while Redis is away). */
+export function createLocalLeases(now: () => number = Date.now): Required<Pick<BreakerStateStore, 'acquireLease' | 'releaseLease'>> {
+  const leases = new Map<string, { holder: string; until: number }>();
+  return {
+    async acquireLease(key, holder, ttlMs) {
+      const t = now();
+      const lease = leases.get(key);
+      if (lease && lease.holder !== holder && lease.until > t) return false;
+      leases.set(key, { holder, until: t + ttlMs });
+      return true;
+    },
+    async releaseLease(key, holder) {
+      if (leases.get(key)?.holder === holder) leases.delete(key);
+    },
+  };
 }
 
 /** A store inside one process: breakers given the same store (and key) share their state. */
@@ -32,6 +57,7 @@ export function createMemoryBreakerStore(): BreakerStateStore {
   const snapshots = new Map<string, BreakerSnapshot>();
   const listeners = new Map<string, Set<(snapshot: BreakerSnapshot) => void>>();
   return {
+    ...createLocalLeases(),
     async publish(key, snapshot) {
       snapshots.set(key, { ...snapshot });
       for (const listener of [...(listeners.get(key) ?? [])]) listener({ ...snapshot });
