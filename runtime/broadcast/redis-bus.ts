@@ -28,9 +28,10 @@
  * reply was lost: a rejected publish may or may not have been stored, it is never stored twice).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_RETENTION, type Bus, type BusEvent, type BusMessage, type ReadResult, type Retention, type TopicPosition } from './bus.js';
 import { createListeners, recordDelivered } from './listeners.js';
+import { openConnectionPair, watchConnection } from '../redis/connections.js';
 
 export interface RedisBusOptions {
   /** Where Redis is (`redis://…`), for the connections the bus opens; or `client`. */
@@ -427,28 +428,14 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       if (role === 'sub') void subscribe(connection);
       else checkUp();
     };
-    connection.on('error', onError);
-    connection.on('close', onClose);
-    connection.on('ready', onReady);
-    if (role === 'sub') connection.on('messageBuffer', onWire);
-    detach.push(() => {
-      connection.off('close', onClose);
-      connection.off('ready', onReady);
-      connection.off('messageBuffer', onWire);
-      // Keep swallowing errors of a connection we own while it closes; a given client's errors are its owner's.
-      if (!owned) connection.off('error', onError);
-    });
+    detach.push(watchConnection(connection, { error: onError, close: onClose, ready: onReady, ...(role === 'sub' ? { message: ['messageBuffer', onWire] as const } : {}) }, owned));
   }
 
   async function connect(): Promise<void> {
-    if (options.client) {
-      cmd = options.client;
-      sub = options.client.duplicate(ownOptions);
-    } else {
-      cmd = new Redis(options.url!, ownOptions);
-      sub = new Redis(options.url!, ownOptions);
-    }
-    listen(cmd, 'cmd', !options.client);
+    const pair = openConnectionPair(options.client, options.url, ownOptions);
+    cmd = pair.cmd;
+    sub = pair.sub;
+    listen(cmd, 'cmd', pair.ownsCmd);
     listen(sub, 'sub', true);
     const connections: Array<Promise<unknown>> = [sub.connect()];
     if (cmd.status === 'wait') connections.push(cmd.connect());

@@ -19,7 +19,8 @@
  * it published meanwhile (unless a later write is there), and reads every subscribed key. A command that
  * takes longer than `commandTimeoutMs` counts as Redis being away until the next successful round.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { openConnectionPair, watchConnection } from '../redis/connections.js';
 import { createLocalLeases, createMemoryBreakerStore, type BreakerSnapshot, type BreakerStateStore } from './store.js';
 
 export interface RedisBreakerStoreOptions {
@@ -284,28 +285,14 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
         );
       } else void resume();
     };
-    connection.on('error', onError);
-    connection.on('close', onClose);
-    connection.on('ready', onReady);
-    if (role === 'sub') connection.on('message', onMessage);
-    detach.push(() => {
-      connection.off('close', onClose);
-      connection.off('ready', onReady);
-      connection.off('message', onMessage);
-      // Keep swallowing errors of a connection the store owns while it closes; a given client's are its owner's.
-      if (!owned) connection.off('error', onError);
-    });
+    detach.push(watchConnection(connection, { error: onError, close: onClose, ready: onReady, ...(role === 'sub' ? { message: ['message', onMessage] as const } : {}) }, owned));
   }
 
   async function connect(): Promise<void> {
-    if (options.redis) {
-      cmd = options.redis;
-      sub = options.redis.duplicate(ownOptions);
-    } else {
-      cmd = new Redis(options.url!, ownOptions);
-      sub = new Redis(options.url!, ownOptions);
-    }
-    listen(cmd, 'cmd', !options.redis);
+    const pair = openConnectionPair(options.redis, options.url, ownOptions);
+    cmd = pair.cmd;
+    sub = pair.sub;
+    listen(cmd, 'cmd', pair.ownsCmd);
     listen(sub, 'sub', true);
     if (cmd.status === 'wait') cmd.connect().catch(() => {});
     else if (cmd.status === 'ready') void resume();

@@ -138,3 +138,19 @@ export async function redisReachable(url: string, connectTimeout = 2_000): Promi
     probe.disconnect();
   }
 }
+
+/** Deletes the keys matching `pattern` (SCAN + DEL): what a test wrote under its own prefix, never a FLUSH. */
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
+  redis.on('error', () => {});
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -12,7 +12,7 @@ import type { Bus, BusEvent, BusMessage } from '../../../runtime/broadcast/bus.j
 import { createRedisBus, type RedisBusOptions } from '../../../runtime/broadcast/redis-bus.js';
 import { busContract } from './bus-contract.js';
 import { checkHubFanOut } from './hub-fanout.js';
-import { freePort, Peer, redisReachable, serve } from './helpers.js';
+import { deleteRedisKeys, freePort, Peer, redisReachable, serve } from './helpers.js';
 import type { MessageFrame } from '../../../runtime/broadcast/protocol.js';
 import { soak } from './bus-soak.js';
 
@@ -27,21 +27,6 @@ if (!available) {
   console.warn(`skipping the Redis bus tests: ${message}`);
 }
 const redisServer = spawnSync('which', ['redis-server'], { encoding: 'utf8' }).stdout.trim();
-
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
-  redis.on('error', () => {});
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -64,14 +49,14 @@ function record(bus: Bus) {
 
 describe.skipIf(!available)('redis bus', () => {
   afterAll(async () => {
-    await deleteKeys(REDIS_URL, `${RUN}*`);
+    await deleteRedisKeys(REDIS_URL, `${RUN}*`);
   });
 
   busContract('redis', (retention) => {
     const prefix = `${RUN}${randomUUID().slice(0, 8)}:`;
     return {
       bus: () => createRedisBus({ url: REDIS_URL, prefix, retention }),
-      dispose: () => deleteKeys(REDIS_URL, `${prefix}*`),
+      dispose: () => deleteRedisKeys(REDIS_URL, `${prefix}*`),
     };
   });
 

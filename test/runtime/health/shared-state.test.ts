@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createUpstream, type Upstream, type UpstreamEvents, type UpstreamOptions } from '../../../runtime/health/index.js';
 import { createRedisBreakerStore, type RedisBreakerStore, type RedisBreakerStoreEvents } from '../../../runtime/health/redis-store.js';
-import { freePort, redisReachable } from '../broadcast/helpers.js';
+import { deleteRedisKeys, freePort, redisReachable } from '../broadcast/helpers.js';
 import { sleep, startFake, until, type FakeUpstream } from './fake-upstream.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,27 +25,12 @@ if (!available || !redisServer) {
   console.warn(`skipping (part of) the shared-state tests: ${message}`);
 }
 
-async function deleteKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 0 });
-  redis.on('error', () => {});
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 afterAll(async () => {
-  if (available) await deleteKeys(REDIS_URL, `${RUN}*`);
+  if (available) await deleteRedisKeys(REDIS_URL, `${RUN}*`);
 });
 
 interface Seen {
