@@ -13,6 +13,7 @@ import { hideBin } from 'yargs/helpers';
 import { isBackdevError } from './core/errors.js';
 import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './core/resource/fields.js';
+import { healthOptionProblems } from './add-health/options.js';
 import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from '../commands/templates/eject.js';
 import { traceCommands } from '../commands/trace/cli.js';
 
@@ -182,6 +183,33 @@ export function buildCli(
       later(async (args) => {
         const { runAddRealtime } = await import('./index.js');
         const result = await runAddRealtime({ ...writeArgs(args), spec: args.spec, out: args.out, path: args.path, templates: args.templates }, output);
+        if (result.exitCode !== 0) exit(result.exitCode);
+      }),
+    )
+    .command(
+      'add-health',
+      'Add /health/live and /health/ready, and named upstream services with failover (merged with earlier runs)',
+      (y) =>
+        writeOptions(y, 'the health routes or upstream settings are out of date')
+          .option('spec', { type: 'string', describe: 'Spec file (default: "spec" in backdev.config.json)' })
+          .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('upstream', { type: 'string', array: true, describe: 'An upstream, name=url[,url2…] in priority order (repeatable); an earlier name gets the new URLs' })
+          .option('probe', { type: 'string', describe: "Path probed (GET, 200 expected) on this run's upstreams' URLs" })
+          .option('optional', { type: 'string', array: true, describe: 'An upstream /health/ready does not wait for (repeatable)' })
+          .option('templates', { type: 'string', describe: 'Folder of template overrides' })
+          .check((args) => {
+            const problems = healthOptionProblems({ upstreams: args.upstream as string[] | undefined, probe: args.probe as string | undefined });
+            return problems.length === 0 ? true : problems.join('; ');
+          })
+          .example('$0 add-health', '/health/live and /health/ready (the database, when the project has one)')
+          .example('$0 add-health --upstream users=http://users-a:8080,http://users-b:8080 --probe /health/ready', 'an upstream with failover, probed')
+          .epilog('Each upstream\'s URLs can be replaced at start-up with UPSTREAM_<NAME>_URLS (listed in .env.example); the policy is in docs/health.md.'),
+      later(async (args) => {
+        const { runAddHealth } = await import('./index.js');
+        const result = await runAddHealth(
+          { ...writeArgs(args), spec: args.spec, out: args.out, upstreams: args.upstream, probe: args.probe, optional: args.optional, templates: args.templates },
+          output,
+        );
         if (result.exitCode !== 0) exit(result.exitCode);
       }),
     )

@@ -8,6 +8,7 @@ import type { Answers } from './core/generator/prompts.js';
 import type { Generator, GeneratorResult, Planners, WriteOptions } from './core/generator/types.js';
 import type { Output } from './core/report.js';
 import type { AddAuthOptions } from './add-auth/index.js';
+import type { AddHealthOptions } from './add-health/index.js';
 import type { AddRealtimeOptions } from './add-realtime/index.js';
 import type { CreateApiOptions } from './create-api/index.js';
 import type { DesignDatabaseOptions } from './design-database/index.js';
@@ -28,9 +29,11 @@ export const runAddAuth = async (options: AddAuthOptions, output: Output) =>
   runGenerator((await import('./add-auth/index.js')).addAuth, options, output, planners);
 export const runAddRealtime = async (options: AddRealtimeOptions, output: Output) =>
   runGenerator((await import('./add-realtime/index.js')).addRealtime, options, output, planners);
+export const runAddHealth = async (options: AddHealthOptions, output: Output) =>
+  runGenerator((await import('./add-health/index.js')).addHealth, options, output, planners);
 
 /** The generators, in the order the interactive front lists them. */
-export const GENERATORS = ['init', 'create-api', 'design-database', 'add-auth', 'add-realtime'] as const;
+export const GENERATORS = ['init', 'create-api', 'design-database', 'add-auth', 'add-realtime', 'add-health'] as const;
 export type GeneratorName = (typeof GENERATORS)[number];
 
 /** A generator's module, loaded on demand. */
@@ -46,6 +49,8 @@ export async function loadGenerator(name: string): Promise<Generator<WriteOption
       return (await import('./add-auth/index.js')).addAuth as Generator<WriteOptions>;
     case 'add-realtime':
       return (await import('./add-realtime/index.js')).addRealtime as Generator<WriteOptions>;
+    case 'add-health':
+      return (await import('./add-health/index.js')).addHealth as Generator<WriteOptions>;
     default:
       throw new Error(`bug: no generator named ${name}`);
   }
@@ -57,7 +62,7 @@ export async function runGeneratorNamed(name: string, answers: Answers, output: 
   return runGenerator(generator, generator.interactive.options(answers), output, planners);
 }
 
-export type { AddAuthOptions, AddRealtimeOptions, CreateApiOptions, DesignDatabaseOptions, InitOptions };
+export type { AddAuthOptions, AddHealthOptions, AddRealtimeOptions, CreateApiOptions, DesignDatabaseOptions, InitOptions };
 export type { GeneratorResult, WriteOptions };
 export { BackdevError, type ErrorCode, type SourceLocation, type Warning } from './core/errors.js';
 export { consoleOutput, memoryOutput, type Output } from './core/report.js';

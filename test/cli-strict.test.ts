@@ -46,6 +46,16 @@ const cases: Array<[string[], string]> = [
   [['add-auth', '--bogus'], 'Unknown argument: bogus'],
   [['add-auth', '--acounts'], 'Unknown argument: acounts (did you mean --accounts?)'],
   [['add-auth', '--scheme'], '--scheme needs a value'],
+  // add-health
+  [['add-health', '--bogus'], 'Unknown argument: bogus'],
+  [['add-health', '--upstrem', 'users=http://a.example'], 'Unknown argument: upstrem (did you mean --upstream?)'],
+  [['add-health', '--upstream'], '--upstream needs a value'],
+  [['add-health', '--upstream', 'users'], '--upstream "users": expected name=url[,url…]'],
+  [['add-health', '--upstream', 'users=not-a-url'], '--upstream "users=not-a-url": "not-a-url" is not a URL'],
+  [['add-health', '--upstream', 'users=ftp://files.example'], 'only http and https URLs are supported'],
+  [['add-health', '--upstream', 'users=http://a.example', '--upstream', 'users=http://b.example'], '--upstream #2 "users=http://b.example": upstream "users" is given twice'],
+  [['add-health', '--upstream', 'users=http://a.example', '--probe', 'ready'], '--probe "ready": expected a path'],
+  [['add-health', '--probe', '/ready'], '--probe applies to the upstreams of the same run'],
   // migrate
   [['migrate', 'up', '--bogus'], 'Unknown argument: bogus'],
   [['migrate', 'up', '--databse-url', 'postgres://nobody@127.0.0.1:1/none'], 'Unknown argument: databse-url (did you mean --database-url?)'],

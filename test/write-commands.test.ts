@@ -36,6 +36,7 @@ const COMMANDS: Array<[string, (dir: string) => string[]]> = [
   ['design-database', (dir) => ['design-database', '--out', dir]],
   ['add-auth', (dir) => ['add-auth', '--out', dir]],
   ['add-realtime', (dir) => ['add-realtime', '--out', dir]],
+  ['add-health', (dir) => ['add-health', '--out', dir, '--upstream', 'users=http://127.0.0.1:9']],
 ];
 
 describe.each(COMMANDS)('%s', (name, args) => {

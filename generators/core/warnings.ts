@@ -43,6 +43,7 @@ export const WarningCodes = {
   APP_NOT_WIRED: 'src/app.ts could not be wired automatically; add the call yourself',
   DEPENDENCY_ADDED: 'a generator added a dependency to package.json; run npm install',
   NO_REALTIME_EVENTS: 'add-realtime found no create, update or delete operation of a resource to publish',
+  HEALTH_ROUTE_IN_SPEC: 'the spec has its own /health/live or /health/ready; add-health leaves that route to it',
 } as const;
 
 export type WarningCode = keyof typeof WarningCodes;
