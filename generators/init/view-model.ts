@@ -53,6 +53,7 @@ export function buildInitView(root: string, specFile: string, empty: boolean, ba
       dep('@fastify/rate-limit'),
       dep('@fastify/swagger'),
       dep('@fastify/swagger-ui'),
+      dep('@opentelemetry/api'),
       dep('fastify'),
       dep('kysely'),
       dep('pg'),

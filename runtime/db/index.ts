@@ -4,7 +4,7 @@
  * `.data/pglite` (or in memory with `dataDir: 'memory://'`), so a new project needs no server.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type Dialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Dialect, type Driver } from 'kysely';
 import { FolderMigrationProvider, migrateStepwise } from './helpers.js';
 import { lockDataDir } from './lock.js';
 import { PGliteDialect } from './pglite.js';
@@ -36,6 +36,18 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   /** Connection pool size for PostgreSQL (default 10). */
   poolSize?: number | undefined;
+}
+
+export interface CreateDatabaseOptions extends DatabaseOptions {
+  /**
+   * A span per statement, under the active span (the request's, in a server that traces): the dialect is
+   * wrapped with `traceDialect` of `backdev/runtime/tracing` when the database opens. It records only while
+   * a tracing instance runs (`startServer({ tracing })`, `createTracing().start()`); otherwise a statement
+   * costs one check. Without `@opentelemetry/api` installed the database works untraced. Default false.
+   */
+  tracing?: boolean | undefined;
+  /** Wraps the dialect before Kysely uses it (applied after `tracing`): instrumentation of your own. */
+  wrapDialect?: ((dialect: Dialect) => Dialect) | undefined;
 }
 
 /** Which database `createDatabase` would use for these options, for logs: `postgres` or `pglite:<dir>`. */
@@ -91,8 +103,58 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
 }
 
 /** A Kysely instance; nothing connects until the first query. Call `destroy()` on shutdown. */
-export function createDatabase<DB>(options: DatabaseOptions = {}): Kysely<DB> {
-  return new Kysely<DB>({ dialect: createDialect(options) });
+export function createDatabase<DB>(options: CreateDatabaseOptions = {}): Kysely<DB> {
+  let dialect = createDialect(options);
+  if (options.tracing) dialect = tracedWhenAvailable(dialect);
+  if (options.wrapDialect) dialect = options.wrapDialect(dialect);
+  return new Kysely<DB>({ dialect });
+}
+
+/**
+ * `dialect` whose driver is wrapped with `traceDialect` when it initialises (the first query). The tracing
+ * module is loaded then, not here: it needs `@opentelemetry/api`, an optional dependency, and this module
+ * must load without it. Kysely calls nothing but `init()` before initialisation has finished (and `destroy()`
+ * only after it).
+ */
+function tracedWhenAvailable(dialect: Dialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createDriver: () => {
+      let inner: Driver | undefined;
+      const init = async () => {
+        const traced = await import('../tracing/kysely.js').then(
+          (m) => m.traceDialect(dialect),
+          (err: NodeJS.ErrnoException) => {
+            if (err?.code === 'ERR_MODULE_NOT_FOUND') return dialect; // no @opentelemetry/api: untraced
+            throw err;
+          },
+        );
+        inner ??= traced.createDriver();
+        await inner.init();
+      };
+      // Plain methods rather than a Proxy: they run for every statement.
+      const driver = (): Driver => inner!;
+      const wrapper: Driver = {
+        init: async () => {
+          await init();
+          // Savepoints only where the driver has them (Kysely checks for the method when one is asked for).
+          const d = inner!;
+          if (d.savepoint) wrapper.savepoint = (connection, name, compile) => d.savepoint!(connection, name, compile);
+          if (d.rollbackToSavepoint) wrapper.rollbackToSavepoint = (connection, name, compile) => d.rollbackToSavepoint!(connection, name, compile);
+          if (d.releaseSavepoint) wrapper.releaseSavepoint = (connection, name, compile) => d.releaseSavepoint!(connection, name, compile);
+        },
+        acquireConnection: () => driver().acquireConnection(),
+        beginTransaction: (connection, settings) => driver().beginTransaction(connection, settings),
+        commitTransaction: (connection) => driver().commitTransaction(connection),
+        rollbackTransaction: (connection) => driver().rollbackTransaction(connection),
+        releaseConnection: (connection) => driver().releaseConnection(connection),
+        destroy: () => inner?.destroy() ?? Promise.resolve(),
+      };
+      return wrapper;
+    },
+  };
 }
 
 /**

@@ -10,7 +10,12 @@
  * - A configuration mistake (a bad PORT, LOG_LEVEL or DATABASE_URL, missing AUTH_* variables), a database
  *   another process holds, a failed migration or a taken port is printed as one block, without a stack,
  *   and the process exits with status 1.
- * - SIGINT / SIGTERM close the app (and so the database) before exiting.
+ * - `tracing` (on in projects made by `backdev init`): a span per request, database statement and traced
+ *   upstream call, written to `.data/traces.jsonl` (or sent over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
+ *   set); `TRACING=off` turns it off without a code change, `TRACING=on` on. Unset, it is on unless
+ *   NODE_ENV is production and no OTLP endpoint is set. See docs/tracing.md.
+ * - SIGINT / SIGTERM close the app (and so the database, and the tracing, which writes out its queue) before
+ *   exiting.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
@@ -19,12 +24,35 @@ import { databaseConfigProblems, DatabaseLockedError, migrateOnStart } from '../
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** What `startServer` hands the app when it traces: `register(app)` adds the request spans (once per app). */
+export interface AppTracing {
+  register(app: FastifyInstance): void;
+}
+
+/** The tracing settings a server may fix in code; the rest come from the environment (docs/tracing.md). */
+export interface ServerTracingOptions {
+  /** `service.name` of the spans (OTEL_SERVICE_NAME wins when set). */
+  serviceName?: string | undefined;
+  /** The JSONL file (default `.data/traces.jsonl`, or BACKDEV_TRACE_FILE); `false`: none. */
+  file?: string | false | undefined;
+  /** Share of new traces recorded, 0..1 (default 1). */
+  sampleRatio?: number | undefined;
+}
+
 export interface StartServerOptions {
   /**
    * Builds the app. Import the app module inside it (`async (o) => (await import('./app.js')).buildApp(o)`):
-   * modules that read the environment when they load then see `.env`.
+   * modules that read the environment when they load then see `.env`. With tracing on, `options.tracing`
+   * is set: register it first thing on the new app (`options.tracing?.register(app)`), so that the app's own
+   * hooks run inside the request span; the server registers it after `buildApp` otherwise.
    */
-  buildApp: (options: { logger: FastifyServerOptions['logger'] }) => Promise<FastifyInstance>;
+  buildApp: (options: { logger: FastifyServerOptions['logger']; tracing?: AppTracing }) => Promise<FastifyInstance>;
+  /**
+   * Trace requests (backdev/runtime/tracing; needs `@opentelemetry/api` in the project). Default false;
+   * projects made by `backdev init` pass it. `TRACING=off` / `on` in the environment decide; unset, it is
+   * on unless NODE_ENV is production without OTEL_EXPORTER_OTLP_ENDPOINT.
+   */
+  tracing?: boolean | ServerTracingOptions | undefined;
   /** Command-line flags (default: `process.argv.slice(2)`). */
   argv?: readonly string[];
   /** The environment (default `process.env`; `.env` is loaded into it). */
@@ -55,8 +83,10 @@ function problemsOf(err: unknown): readonly string[] | undefined {
   return Array.isArray(problems) && problems.every((p) => typeof p === 'string') ? problems : undefined;
 }
 
-/** What is wrong with PORT, HOST, LOG_LEVEL and DATABASE_URL, or the settings to use. */
-export function serverSettings(env: NodeJS.ProcessEnv): { port: number; host: string; level: string; problems: string[] } {
+const TRACING_VALUES: Record<string, boolean> = { on: true, true: true, '1': true, off: false, false: false, '0': false };
+
+/** What is wrong with PORT, HOST, LOG_LEVEL, TRACING and DATABASE_URL, or the settings to use. */
+export function serverSettings(env: NodeJS.ProcessEnv): { port: number; host: string; level: string; tracing: boolean; problems: string[] } {
   const problems: string[] = [];
   const portText = env.PORT?.trim() || '3000';
   const port = Number(portText);
@@ -64,8 +94,13 @@ export function serverSettings(env: NodeJS.ProcessEnv): { port: number; host: st
   const host = env.HOST?.trim() || '127.0.0.1';
   const level = env.LOG_LEVEL?.trim().toLowerCase() || 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (it is "${level}")`);
+  // Unset: on, except in production without a collector, where a file that grows like a log and the cost
+  // per request are not what anyone asked for (docs/tracing.md).
+  const tracingText = env.TRACING?.trim().toLowerCase();
+  const tracing = tracingText ? TRACING_VALUES[tracingText] : env.NODE_ENV !== 'production' || Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
+  if (tracing === undefined) problems.push(`TRACING must be on or off (it is "${env.TRACING}")`);
   problems.push(...databaseConfigProblems(env));
-  return { port, host, level, problems };
+  return { port, host, level, tracing: tracing ?? true, problems };
 }
 
 /**
@@ -80,7 +115,7 @@ export async function listen(options: StartServerOptions): Promise<FastifyInstan
     // What the environment already sets wins, as with Node's --env-file.
     for (const [k, v] of Object.entries(parseEnv(readFileSync(envFile, 'utf8')))) env[k] ??= v;
   }
-  const { port, host, level, problems } = serverSettings(env);
+  const { port, host, level, tracing: tracingOn, problems } = serverSettings(env);
   if (problems.length) throw new StartupError('The server cannot start: its configuration is wrong.', problems, CONFIG_HINT);
 
   let migrated: string[] = [];
@@ -98,12 +133,22 @@ export async function listen(options: StartServerOptions): Promise<FastifyInstan
     }
   }
 
+  const tracing = options.tracing && tracingOn ? await startTracing(options.tracing, env) : undefined;
   const pretty = flags.has('--pretty') ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {};
-  const app = await options.buildApp({ logger: { level, ...pretty } }).catch((err: unknown) => {
+  const app = await options.buildApp({ logger: { level, ...pretty }, ...(tracing ? { tracing } : {}) }).catch(async (err: unknown) => {
+    await tracing?.close();
     const list = problemsOf(err);
     if (list) throw new StartupError('The server cannot start: its configuration is incomplete.', list, CONFIG_HINT);
     throw err;
   });
+  if (tracing) {
+    tracing.register(app); // nothing when the app registered it itself
+    app.addHook('onClose', () => tracing.close());
+    app.log.info({ traces: tracing.otlpUrl ?? tracing.file }, 'tracing requests (TRACING=off turns it off)');
+  }
+  if (options.tracing && !tracingOn && !env.TRACING?.trim()) {
+    app.log.info('tracing off: NODE_ENV is production and OTEL_EXPORTER_OTLP_ENDPOINT is not set (TRACING=on writes .data/traces.jsonl)');
+  }
   if (migrated.length) app.log.info({ migrations: migrated }, 'applied pending migrations');
   try {
     await app.listen({ port, host });
@@ -115,6 +160,30 @@ export async function listen(options: StartServerOptions): Promise<FastifyInstan
     throw err;
   }
   return app;
+}
+
+/** Starts a tracing instance for the server (the tracing module is loaded only when tracing is on). */
+async function startTracing(settings: true | ServerTracingOptions, env: NodeJS.ProcessEnv) {
+  let mod: typeof import('../tracing/index.js');
+  try {
+    mod = await import('../tracing/index.js');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new StartupError(
+      'The server cannot start: tracing is on but @opentelemetry/api is not installed.',
+      [(err as Error).message.split('\n')[0]!],
+      'Run npm install @opentelemetry/api@~1.9, or set TRACING=off.',
+    );
+  }
+  const given = settings === true ? {} : settings;
+  const tracing = mod.createTracing({
+    env,
+    serviceName: env.OTEL_SERVICE_NAME || given.serviceName,
+    ...(given.file !== undefined ? { file: given.file } : {}),
+    ...(given.sampleRatio !== undefined ? { sampleRatio: given.sampleRatio } : {}),
+  });
+  await tracing.start();
+  return tracing;
 }
 
 /**

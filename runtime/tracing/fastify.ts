@@ -12,7 +12,8 @@ interface RequestTrace {
   span: Span;
   context: Context;
   ended: boolean;
-  errored: boolean;
+  /** The error the request failed with, when one reached Fastify. */
+  error?: Error | undefined;
 }
 
 const headerGetter = {
@@ -20,8 +21,9 @@ const headerGetter = {
   get: (carrier: FastifyRequest['headers'], key: string) => carrier[key],
 };
 
-function operationIdOf(request: FastifyRequest): string | undefined {
-  const options = request.routeOptions as unknown as { config?: Record<string, unknown>; schema?: Record<string, unknown> } | undefined;
+type RouteOptions = { url?: string; config?: Record<string, unknown>; schema?: Record<string, unknown> } | undefined;
+
+function operationIdOf(options: RouteOptions): string | undefined {
   const config = options?.config;
   const id = config?.operationId ?? (config?.backdev as Record<string, unknown> | undefined)?.operationId ?? options?.schema?.operationId;
   return typeof id === 'string' && id !== '' ? id : undefined;
@@ -38,13 +40,15 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
 
   app.addHook('onRequest', (request, _reply, done) => {
     const parent = w3cPropagator.extract(ROOT_CONTEXT, request.headers, headerGetter);
-    const route = request.routeOptions?.url;
-    const operationId = operationIdOf(request);
+    // Fastify builds routeOptions anew at each read: read it once.
+    const options = request.routeOptions as unknown as RouteOptions;
+    const route = options?.url;
+    const operationId = operationIdOf(options);
     const attributes: Record<string, string> = { 'http.request.method': request.method };
     if (route) attributes['http.route'] = route;
     if (operationId) attributes['operationId'] = operationId;
     const span = tracer().startSpan(operationId ?? `${request.method} ${route ?? '(no route)'}`, { kind: SpanKind.SERVER, attributes }, parent);
-    const t: RequestTrace = { span, context: trace.setSpan(parent, span), ended: false, errored: false };
+    const t: RequestTrace = { span, context: trace.setSpan(parent, span), ended: false };
     traces.set(request, t);
     context.with(t.context, done);
   });
@@ -56,16 +60,15 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
     else done();
   });
 
+  // Fastify runs onError before the app's error handler: the error is kept, and the status of the response
+  // decides. A 5xx fails the span with the error's message; a 4xx (a validation failure, a 404 thrown on
+  // purpose, a unique violation answered 409) is recorded as an event but is the client's mistake, not a
+  // failure of the server.
   app.addHook('onError', (request, _reply, error, done) => {
     const t = traces.get(request);
     if (t) {
       t.span.recordException(error);
-      // A client's mistake (an error carrying a 4xx status) is recorded but does not fail the server span.
-      const status = (error as { statusCode?: unknown }).statusCode;
-      if (typeof status !== 'number' || status >= 500) {
-        t.errored = true;
-        t.span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-      }
+      t.error = error;
     }
     done();
   });
@@ -74,8 +77,7 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
     const t = traces.get(request);
     if (t) {
       t.span.setAttribute('http.response.status_code', reply.statusCode);
-      // A 5xx is the server's failure even when no error reached onError (a handler that sent it itself).
-      if (reply.statusCode >= 500 && !t.errored) t.span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${reply.statusCode}` });
+      if (reply.statusCode >= 500) t.span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message || `HTTP ${reply.statusCode}` });
       finish(t);
     }
     done();

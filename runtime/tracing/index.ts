@@ -71,7 +71,11 @@ export interface Tracing {
   flush(): Promise<void>;
   /** Flushes, stops the exporters and unregisters the globals this instance registered. */
   close(): Promise<void>;
-  /** A server span per request on this Fastify app (the root instance, before `app.ready()`). */
+  /**
+   * A server span per request on this Fastify app (the root instance, before `app.ready()`); once per app,
+   * later calls for the same app do nothing. Register first thing, so the app's own onRequest hooks (auth)
+   * run inside the span.
+   */
   register(app: FastifyInstance): void;
   /** `dialect` with a span per statement (kysely.ts). */
   dialect(dialect: Dialect, options?: Omit<TraceDialectOptions, 'tracer'>): Dialect;
@@ -99,6 +103,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   let starting: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   const registered = { tracer: false, context: false, propagator: false };
+  const apps = new WeakSet<FastifyInstance>();
 
   const start = async () => {
     const exporters: SpanExporter[] = [...(options.exporters ?? [])];
@@ -154,6 +159,8 @@ export function createTracing(options: TracingOptions = {}): Tracing {
       return closing;
     },
     register(app) {
+      if (apps.has(app)) return;
+      apps.add(app);
       registerFastifyTracing(app, () => tracer);
     },
     dialect(dialect, dialectOptions = {}) {

@@ -98,17 +98,21 @@ export function traceDialect(dialect: Dialect, options: TraceDialectOptions = {}
     createDriver: () => {
       const driver = dialect.createDriver();
       // Everything but acquireConnection goes to the driver itself (its methods may use private fields).
+      // The functions are made once per key, not at every call: they run for every statement.
+      const acquireConnection = async () => {
+        const connection = await driver.acquireConnection();
+        instrument(connection);
+        return connection;
+      };
+      const bound = new Map<PropertyKey, unknown>();
       return new Proxy(driver, {
         get(target, key) {
-          if (key === 'acquireConnection') {
-            return async () => {
-              const connection = await target.acquireConnection();
-              instrument(connection);
-              return connection;
-            };
-          }
+          if (key === 'acquireConnection') return acquireConnection;
           const value = Reflect.get(target, key, target) as unknown;
-          return typeof value === 'function' ? value.bind(target) : value;
+          if (typeof value !== 'function') return value;
+          let fn = bound.get(key);
+          if (!fn) bound.set(key, (fn = value.bind(target)));
+          return fn;
         },
       });
     },

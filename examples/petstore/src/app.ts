@@ -20,6 +20,8 @@ export interface AppOptions extends RegisterRoutesOptions {
   docsPublic?: boolean;
   /** Enforce the spec's security once `backdev add-auth` has wired it in (default true; tests of validation turn it off). */
   auth?: boolean;
+  /** Request spans (src/server.ts passes it while tracing is on; see backdev's docs/tracing.md). */
+  tracing?: { register(app: FastifyInstance): void };
 }
 
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
@@ -31,6 +33,8 @@ export async function buildApp(options: AppOptions = {}): Promise<FastifyInstanc
     routerOptions: { maxParamLength: 8192 },
     frameworkErrors,
   });
+  // First, so that every later hook runs inside the request's span.
+  options.tracing?.register(app);
   if (options.docs !== false) {
     await app.register(async (docs) => {
       if (options.docsPublic !== false) {

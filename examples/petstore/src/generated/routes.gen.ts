@@ -68,7 +68,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/health',
     schema: routeSchemas.getHealth,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['getHealth'] } },
+    config: { backdev: { operationId: 'getHealth', errors: errorResponses['getHealth'] } },
     handler: (request, reply) => dispatch(request, reply, impl.getHealth as never),
   });
   app.route({
@@ -76,7 +76,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/owners/:ownerId/pets',
     schema: routeSchemas.listOwnerPets,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['listOwnerPets'] } },
+    config: { backdev: { operationId: 'listOwnerPets', errors: errorResponses['listOwnerPets'] } },
     handler: (request, reply) => dispatch(request, reply, impl.listOwnerPets as never),
   });
   app.route({
@@ -84,7 +84,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/pets',
     schema: routeSchemas.listPets,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['listPets'] } },
+    config: { backdev: { operationId: 'listPets', errors: errorResponses['listPets'] } },
     handler: (request, reply) => dispatch(request, reply, impl.listPets as never),
   });
   app.route({
@@ -92,7 +92,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/pets',
     schema: routeSchemas.createPet,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['createPet'], bodyRequired: true, bodyTypes: ['application/json'] } },
+    config: { backdev: { operationId: 'createPet', errors: errorResponses['createPet'], bodyRequired: true, bodyTypes: ['application/json'] } },
     handler: (request, reply) => dispatch(request, reply, impl.createPet as never),
   });
   app.route({
@@ -100,7 +100,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/pets/:petId',
     schema: routeSchemas.showPetById,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['showPetById'] } },
+    config: { backdev: { operationId: 'showPetById', errors: errorResponses['showPetById'] } },
     handler: (request, reply) => dispatch(request, reply, impl.showPetById as never),
   });
   app.route({
@@ -108,7 +108,7 @@ export async function registerRoutes(app: FastifyInstance, options: RegisterRout
     url: '/pets/:petId',
     schema: routeSchemas.deletePet,
     validatorCompiler,
-    config: { backdev: { errors: errorResponses['deletePet'] } },
+    config: { backdev: { operationId: 'deletePet', errors: errorResponses['deletePet'] } },
     handler: (request, reply) => dispatch(request, reply, impl.deletePet as never),
   });
 }
