@@ -16,6 +16,11 @@ export interface SoakOptions {
   disrupt(round: number): Promise<void>;
   seed: number;
   durationMs: number;
+  /**
+   * Disruptions go on past `durationMs` until this many messages were published (a loaded machine publishes
+   * fewer in the time), up to 4 × `durationMs`. Default 0.
+   */
+  minPublished?: number;
   disruptEveryMs: number;
   topics?: number;
 }
@@ -59,7 +64,11 @@ export async function soak(options: SoakOptions): Promise<{ published: number; f
   });
   const started = Date.now();
   let round = 0;
-  while (Date.now() - started < options.durationMs) {
+  const going = () => {
+    const elapsed = Date.now() - started;
+    return elapsed < options.durationMs || (published < (options.minPublished ?? 0) && elapsed < options.durationMs * 4);
+  };
+  while (going()) {
     await new Promise((resolve) => setTimeout(resolve, options.disruptEveryMs * (0.5 + rand())));
     await options.disrupt(round++);
   }

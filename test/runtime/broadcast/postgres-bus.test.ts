@@ -208,6 +208,7 @@ describe.skipIf(!available)('postgres bus', () => {
       buses,
       seed: 20261130,
       durationMs: 3_000,
+      minPublished: 400,
       disruptEveryMs: 300,
       stored: async (topic) =>
         (await adminQueryOn(dbUrl, `SELECT "offset", data FROM ${tablePrefix}_messages WHERE topic = '${topic}' ORDER BY "offset"`)).rows.map((r) => ({

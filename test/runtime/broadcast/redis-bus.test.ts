@@ -299,6 +299,7 @@ describe.skipIf(!available)('redis bus', () => {
           buses,
           seed: 20261130,
           durationMs: 3_000,
+          minPublished: 400,
           disruptEveryMs: 300,
           stored: async (topic) => (await admin.xrange(`${prefix}{${topic}}:s`, '-', '+')).map(([id, fields]) => ({ offset: Number(id.split('-')[0]), data: fields[3]! })),
           // Subscribers twice as often as command connections (CLIENT KILL skips the admin connection itself).
