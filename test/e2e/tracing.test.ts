@@ -15,6 +15,8 @@ import { runInit } from '../../generators/index.js';
 import type { SpanRecord } from '../../runtime/tracing/index.js';
 import { backdev, cleanup, linkBackdev, REPO, startServer, stopServer, tempDir, type Server } from '../helpers.js';
 
+const EMBEDDED = { DATABASE_URL: '' };
+
 let dir: string;
 const traceFile = () => path.join(dir, '.data/traces.jsonl');
 const readSpans = (): SpanRecord[] =>
@@ -38,7 +40,8 @@ beforeAll(async () => {
   symlinkSync(path.join(REPO, 'node_modules/tsx'), path.join(dir, 'node_modules/tsx'), 'dir');
   const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:string:unique'], dir);
   expect(r.code, r.stderr).toBe(0);
-  const m = await backdev(['migrate', 'up'], dir);
+  // The embedded database, also where DATABASE_URL is set (CI): never the shared server's tables.
+  const m = await backdev(['migrate', 'up'], dir, EMBEDDED);
   expect(m.code, m.stderr + m.stdout).toBe(0);
   // The user's handler calls an upstream service through tracedFetch.
   const handlers = path.join(dir, 'src/handlers/products.ts');
@@ -73,7 +76,7 @@ describe('a generated server traces its requests', () => {
   it('the database statement is a child of the route span, which carries the operationId and status', async () => {
     expect(readFileSync(path.join(dir, 'src/generated/routes.gen.ts'), 'utf8')).toContain("operationId: 'createProduct'");
     const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/stock`;
-    const server: Server = await startServer(dir, { UPSTREAM_URL: upstreamUrl });
+    const server: Server = await startServer(dir, { ...EMBEDDED, UPSTREAM_URL: upstreamUrl });
     try {
       const post = await fetch(`${server.url}/products`, {
         method: 'POST',
@@ -144,7 +147,7 @@ describe('a generated server traces its requests', () => {
 
   it('TRACING=off: the same server records nothing', async () => {
     const before = readSpans().length;
-    const server = await startServer(dir, { TRACING: 'off' });
+    const server = await startServer(dir, { ...EMBEDDED, TRACING: 'off' });
     try {
       expect((await fetch(`${server.url}/products`)).status).toBe(200);
     } finally {
