@@ -31,7 +31,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_RETENTION, type Bus, type BusEvent, type BusMessage, type ReadResult, type Retention, type TopicPosition } from './bus.js';
 import { createListeners, recordDelivered } from './listeners.js';
-import { openConnectionPair, watchConnection } from '../redis/connections.js';
+import { componentOptions, openConnectionPair, watchConnection } from '../redis/connections.js';
 
 export interface RedisBusOptions {
   /** Where Redis is (`redis://…`), for the connections the bus opens; or `client`. */
@@ -182,18 +182,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const metaKey = (topic: string) => `${prefix}{${topic}}:m`;
   const streamKey = (topic: string) => `${prefix}{${topic}}:s`;
 
-  const ownOptions: RedisOptions = {
-    ...options.redisOptions,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-    retryStrategy: (times: number) => {
-      const ceiling = Math.min(maxDelay, minDelay * 2 ** Math.min(20, Math.max(0, times - 1)));
-      return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    },
-  };
+  const ownOptions = componentOptions(options.redisOptions, minDelay, maxDelay);
 
   const messageListeners = createListeners<BusMessage>();
   const eventListeners = createListeners<BusEvent>();

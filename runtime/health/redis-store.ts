@@ -20,7 +20,7 @@
  * takes longer than `commandTimeoutMs` counts as Redis being away until the next successful round.
  */
 import type { Redis, RedisOptions } from 'ioredis';
-import { openConnectionPair, watchConnection } from '../redis/connections.js';
+import { componentOptions, openConnectionPair, watchConnection } from '../redis/connections.js';
 import { createLocalLeases, createMemoryBreakerStore, type BreakerSnapshot, type BreakerStateStore } from './store.js';
 
 export interface RedisBreakerStoreOptions {
@@ -122,19 +122,7 @@ export function createRedisBreakerStore(options: RedisBreakerStoreOptions): Redi
   const stateKey = (key: string) => `${prefix}${key}`;
   const leaseKey = (key: string) => `${prefix}${key}:lease`;
 
-  const ownOptions: RedisOptions = {
-    ...options.redisOptions,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    // The store subscribes again itself on every `ready`, so that it knows when the subscription is live.
-    autoResubscribe: false,
-    retryStrategy: (times: number) => {
-      const ceiling = Math.min(maxDelay, minDelay * 2 ** Math.min(20, Math.max(0, times - 1)));
-      return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    },
-  };
+  const ownOptions = componentOptions(options.redisOptions, minDelay, maxDelay);
 
   /** The local state: what this process knows, used alone while Redis is away. */
   const local = createMemoryBreakerStore();

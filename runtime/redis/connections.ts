@@ -5,6 +5,27 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 
+/**
+ * Options for the connections a component opens: nothing queued or resent while Redis is away (a command
+ * fails at once, and the component falls back or reports), no automatic resubscription (the component
+ * subscribes again on every `ready`, so it knows when the subscription is live), and reconnection backoff
+ * doubling from `minDelayMs` to `maxDelayMs` with jitter.
+ */
+export function componentOptions(base: RedisOptions | undefined, minDelayMs: number, maxDelayMs: number): RedisOptions {
+  return {
+    ...base,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    retryStrategy: (times: number) => {
+      const ceiling = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(20, Math.max(0, times - 1)));
+      return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    },
+  };
+}
+
 export interface ConnectionPair {
   cmd: Redis;
   sub: Redis;
