@@ -71,7 +71,7 @@ export async function planAddRealtime(api: ApiIR, schemas: Obj, files: ProjectFi
             { from: './generated/realtime.gen.js', name: 'registerRealtime' },
             { from: './realtime.js', name: 'createHub' },
           ]),
-    'could not find `registerRoutes(…)` in buildApp(); call `await registerRealtime(app, createHub())` before it yourself',
+    'could not find `registerRoutes(…)` in buildApp(); call `await registerRealtime(app, createHub({ auth: options.auth !== false }))` before it yourself',
   );
   out.push(...wiring.files);
   warnings.push(...wiring.warnings);

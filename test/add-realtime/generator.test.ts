@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
 import { Project } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
@@ -60,7 +62,7 @@ describe('add-realtime', () => {
     ]) expect(gen).toMatch(new RegExp(`${route!.replace(/[/:]/g, '\\$&')}: \\{ topic: '[a-z]+', type: ${type}`));
     expect(gen).not.toContain("'GET /notes'");
     const app = readFileSync(path.join(dir, 'src/app.ts'), 'utf8');
-    expect(app.indexOf('await registerRealtime(app, createHub());')).toBeGreaterThan(-1);
+    expect(app.indexOf('await registerRealtime(app, createHub({ auth: options.auth !== false }));')).toBeGreaterThan(-1);
     expect(app.indexOf('await registerRealtime(')).toBeLessThan(app.indexOf('await registerRoutes('));
     const asyncapi = readFileSync(path.join(dir, 'src/generated/asyncapi.gen.ts'), 'utf8');
     expect(asyncapi).toContain("asyncapi: '3.0.0'");
@@ -99,10 +101,26 @@ describe('add-realtime after add-auth', () => {
   it('the hub asks for the API\'s credentials on the upgrade, and the project type-checks', async () => {
     expect((await runAddRealtime({ out: secured }, memoryOutput())).exitCode).toBe(0);
     const hub = readFileSync(path.join(secured, 'src/realtime.ts'), 'utf8');
-    expect(hub).toContain('authenticate: authenticateWithSchemes(createVerifiers())');
+    expect(hub).toContain('{ authenticate: authenticateWithSchemes(createVerifiers()) }');
     expect(hub).toContain("import { createVerifiers } from './auth.js';");
     // Without add-auth, the hub is open and says how to close it.
     expect(readFileSync(path.join(dir, 'src/realtime.ts'), 'utf8')).toMatch(/\/\/ authenticate: async/);
     expect(await typecheck(secured)).toBe('');
   });
+
+  it('buildApp({ auth: false }) (the project\'s own tests) builds without the AUTH_* configuration, the hub open like the routes', async () => {
+    const saved = { ...process.env };
+    for (const k of Object.keys(process.env)) if (k.startsWith('AUTH_')) delete process.env[k];
+    Object.assign(process.env, { DATA_DIR: 'memory://', DATABASE_URL: '' });
+    let app: FastifyInstance | undefined;
+    try {
+      const { buildApp } = (await import(pathToFileURL(path.join(secured, 'src/app.ts')).href)) as { buildApp: (o: object) => Promise<FastifyInstance> };
+      app = await buildApp({ logger: false, auth: false });
+      await app.ready();
+      expect(app.hasRoute({ method: 'GET', url: '/ws' })).toBe(true);
+    } finally {
+      await app?.close();
+      process.env = saved;
+    }
+  }, 60_000);
 });
