@@ -34,7 +34,8 @@ export function linkBackdev(dir: string): void {
 }
 
 export function cleanup(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  // Retried: a server just stopped may still be writing its last lines (logs, traces) into the folder.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
 /** Every file under `dir` (relative path → sha256), skipping node_modules. */
