@@ -196,18 +196,37 @@ export function buildCli(
           .option('upstream', { type: 'string', array: true, describe: 'An upstream, name=url[,url2…] in priority order (repeatable); an earlier name gets the new URLs' })
           .option('probe', { type: 'string', describe: "Path probed (GET, 200 expected) on this run's upstreams' URLs" })
           .option('optional', { type: 'string', array: true, describe: 'An upstream /health/ready does not wait for (repeatable)' })
+          .option('upstream-spec', {
+            type: 'string',
+            array: true,
+            describe: "An upstream's OpenAPI spec, name=path-or-url (repeatable): generates its typed client; the name is one given with --upstream now or before",
+          })
           .option('templates', { type: 'string', describe: 'Folder of template overrides' })
           .check((args) => {
-            const problems = healthOptionProblems({ upstreams: args.upstream as string[] | undefined, probe: args.probe as string | undefined });
+            const problems = healthOptionProblems({
+              upstreams: args.upstream as string[] | undefined,
+              probe: args.probe as string | undefined,
+              upstreamSpecs: args.upstreamSpec as string[] | undefined,
+            });
             return problems.length === 0 ? true : problems.join('; ');
           })
           .example('$0 add-health', '/health/live and /health/ready (the database, when the project has one)')
           .example('$0 add-health --upstream users=http://users-a:8080,http://users-b:8080 --probe /health/ready', 'an upstream with failover, probed')
+          .example('$0 add-health --upstream users=http://users:8080 --upstream-spec users=specs/users.yaml', 'with a typed client generated from its OpenAPI spec')
           .epilog('Each upstream\'s URLs can be replaced at start-up with UPSTREAM_<NAME>_URLS (listed in .env.example); the policy is in docs/health.md.'),
       later(async (args) => {
         const { runAddHealth } = await import('./index.js');
         const result = await runAddHealth(
-          { ...writeArgs(args), spec: args.spec, out: args.out, upstreams: args.upstream, probe: args.probe, optional: args.optional, templates: args.templates },
+          {
+            ...writeArgs(args),
+            spec: args.spec,
+            out: args.out,
+            upstreams: args.upstream,
+            probe: args.probe,
+            optional: args.optional,
+            upstreamSpecs: args.upstreamSpec,
+            templates: args.templates,
+          },
           output,
         );
         if (result.exitCode !== 0) exit(result.exitCode);

@@ -56,6 +56,9 @@ const cases: Array<[string[], string]> = [
   [['add-health', '--upstream', 'users=http://a.example', '--upstream', 'users=http://b.example'], '--upstream #2 "users=http://b.example": upstream "users" is given twice'],
   [['add-health', '--upstream', 'users=http://a.example', '--probe', 'ready'], '--probe "ready": expected a path'],
   [['add-health', '--probe', '/ready'], '--probe applies to the upstreams of the same run'],
+  [['add-health', '--upstream-spec'], '--upstream-spec needs a value'],
+  [['add-health', '--upstream-spec', 'users'], '--upstream-spec "users": expected name=path-or-url'],
+  [['add-health', '--upstream-spec', 'users=ftp://specs.example/u.yaml'], 'only a file path or an http(s) URL'],
   // migrate
   [['migrate', 'up', '--bogus'], 'Unknown argument: bogus'],
   [['migrate', 'up', '--databse-url', 'postgres://nobody@127.0.0.1:1/none'], 'Unknown argument: databse-url (did you mean --database-url?)'],

@@ -1,16 +1,19 @@
 /**
  * add-health: `/health/live` and `/health/ready` in the generated server, and named upstreams (failover
- * clients from `backdev/runtime/health`) whose health readiness takes into account. Each run merges its
- * `--upstream` values into the ones recorded before.
+ * clients from `backdev/runtime/health`) whose health readiness takes into account, each with a typed client
+ * when its OpenAPI spec is given (`--upstream-spec`). Each run merges its `--upstream` values into the ones
+ * recorded before.
  */
+import path from 'node:path';
 import { BackdevError } from '../core/errors.js';
 import { optional, projectFolder, projectQuestion } from '../core/generator/prompts.js';
 import { resolveTarget } from '../core/generator/target.js';
-import type { Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import type { FollowUpPlanner, Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
 import { buildApi } from '../core/ir/build.js';
 import { loadSpec } from '../core/spec/load.js';
-import { healthOptionProblems, parseUpstreams, probeProblem, upstreamProblems } from './options.js';
-import { GENERATOR, planAddHealth } from './plan.js';
+import { healthOptionProblems, parseUpstreamSpecs, parseUpstreams, probeProblem, upstreamProblems, upstreamSpecProblems, type UpstreamSpecArgument } from './options.js';
+import { checkUpstreamNames, GENERATOR, hasHealth, planAddHealth, planReadinessFollowUp, plannedDatabase, upstreamSpecRefs } from './plan.js';
+import type { UpstreamSpecInput } from './view-model.js';
 
 export interface AddHealthOptions extends WriteOptions {
   spec?: string | undefined;
@@ -22,6 +25,26 @@ export interface AddHealthOptions extends WriteOptions {
   probe?: string | undefined;
   /** Upstreams readiness does not wait for. */
   optional?: readonly string[] | undefined;
+  /**
+   * `name=path-or-url` values: the OpenAPI spec of an upstream (given now or before), from which its typed
+   * client is generated. Paths are relative to `cwd`; the project records them relative to its root.
+   */
+  upstreamSpecs?: readonly string[] | undefined;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+/** A `--upstream-spec` path as the project records it: relative to its root, with `/` (URLs as given). */
+function recordedRef(spec: string, cwd: string, root: string): string {
+  if (isUrl(spec)) return spec;
+  const rel = path.relative(root, path.resolve(cwd, spec)).split(path.sep).join('/');
+  return rel === '' ? '.' : rel;
+}
+
+/** Loads and validates an upstream's spec (errors located in it), and builds its IR. */
+async function loadUpstreamSpec(ref: string, root: string): Promise<UpstreamSpecInput> {
+  const spec = await loadSpec(isUrl(ref) ? ref : path.resolve(root, ref));
+  return { ref, root: spec.root, document: spec.document, api: buildApi(spec) };
 }
 
 export { healthOptionProblems };
@@ -52,28 +75,66 @@ export const addHealth: Generator<AddHealthOptions> = {
         default: '',
         validate: (v: string) => (v.trim() === '' ? true : (probeProblem(v.trim()) ?? true)),
       },
+      {
+        type: 'input',
+        name: 'upstreamSpec',
+        message: "The upstream's OpenAPI spec, a path or URL, for a typed client (empty: none)",
+        default: '',
+        // The same checks as --upstream-spec, named for the answer alone.
+        validate: (v: string) => (v.trim() === '' ? true : (upstreamSpecProblems([`spec=${v.trim()}`])[0]?.replace(/^--upstream-spec "[^"]*": /, '') ?? true)),
+      },
     ],
     options: (a) => {
       const upstream = optional(a.upstream);
-      return { out: projectFolder(a.out), upstreams: upstream === undefined ? [] : [upstream], probe: upstream === undefined ? undefined : optional(a.probe) };
+      const spec = upstream === undefined ? undefined : optional(a.upstreamSpec);
+      const name = upstream?.slice(0, upstream.indexOf('=')).trim();
+      return {
+        out: projectFolder(a.out),
+        upstreams: upstream === undefined ? [] : [upstream],
+        probe: upstream === undefined ? undefined : optional(a.probe),
+        upstreamSpecs: spec === undefined || name === undefined ? [] : [`${name}=${spec}`],
+      };
     },
   },
   async plan({ target, files }, options): Promise<PlannedRun> {
     const spec = await loadSpec(target.spec!);
     const api = buildApi(spec);
+    const cwd = path.resolve(options.cwd ?? process.cwd());
+    const upstreams = parseUpstreams(options.upstreams ?? []);
+    const upstreamSpecs: UpstreamSpecArgument[] = parseUpstreamSpecs(options.upstreamSpecs ?? []).map((s) => ({ name: s.name, spec: recordedRef(s.spec, cwd, target.root) }));
+    // Names first (a usage error), then every upstream spec, given now or recorded: a bad one stops the run.
+    checkUpstreamNames(files, { dirs: target.dirs, upstreams, optional: options.optional, upstreamSpecs });
+    const specs = new Map<string, UpstreamSpecInput>();
+    for (const [name, ref] of [...upstreamSpecRefs(files, target.dirs, upstreamSpecs)].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      specs.set(name, await loadUpstreamSpec(ref, target.root));
+    }
     const plan = await planAddHealth(api, files, {
       dirs: target.dirs,
-      upstreams: parseUpstreams(options.upstreams ?? []),
+      upstreams,
       probe: options.probe,
       optional: options.optional,
+      upstreamSpecs,
+      specs,
       templates: target.templates,
     });
     return {
       plans: [plan],
       next: () => [
         'add-health: GET /health/live (the process answers) and GET /health/ready (database and required upstreams) are public; ' +
-          `upstreams are app.upstreams.<name> (tune them in src/upstreams.ts; URLs from UPSTREAM_<NAME>_URLS, see .env.example)`,
+          `upstreams are app.upstreams.<name> (tune them in src/upstreams.ts; URLs from UPSTREAM_<NAME>_URLS, see .env.example)` +
+          (specs.size > 0 ? `; typed clients (from their specs) are app.upstreamApis.<name>` : ''),
       ],
     };
   },
+};
+
+/**
+ * add-health's share of another generator's run: when that run writes the project's database module in a
+ * project where add-health has run, /health/ready's module is re-rendered with the database check.
+ */
+export const healthFollowUps: FollowUpPlanner = async (generator, plans, { target, files }) => {
+  const dbModule = plannedDatabase(plans);
+  if (generator === GENERATOR || dbModule === undefined || target.spec === undefined || !hasHealth(files, target.dirs)) return [];
+  const api = buildApi(await loadSpec(target.spec));
+  return [planReadinessFollowUp(api, files, dbModule, { dirs: target.dirs, templates: target.templates })];
 };

@@ -1,5 +1,5 @@
 /**
- * The `--upstream name=url[,url2…]` and `--probe /path` values of add-health, checked before anything is read
+ * The `--upstream name=url[,url2…]`, `--probe /path` and `--upstream-spec name=path-or-url` values of add-health, checked before anything is read
  * or written. Pure and dependency-free, so the command line checks them while parsing (a usage error) and the
  * programmatic API checks them the same way.
  */
@@ -75,6 +75,43 @@ export function parseUpstreams(values: readonly string[]): UpstreamArgument[] {
   });
 }
 
+export interface UpstreamSpecArgument {
+  name: string;
+  /** Path (relative to the working folder) or http(s) URL of the upstream's OpenAPI spec, as given. */
+  spec: string;
+}
+
+/** One problem per bad `--upstream-spec name=path-or-url` value, each naming the value; empty when all are good. */
+export function upstreamSpecProblems(values: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  values.forEach((value, i) => {
+    const where = `--upstream-spec${values.length > 1 ? ` #${i + 1}` : ''} ${JSON.stringify(value)}`;
+    const eq = value.indexOf('=');
+    if (eq < 0) {
+      problems.push(`${where}: expected name=path-or-url, e.g. users=specs/users.yaml`);
+      return;
+    }
+    const name = value.slice(0, eq).trim();
+    const spec = value.slice(eq + 1).trim();
+    if (!NAME.test(name)) problems.push(`${where}: the name must start with a letter and hold only letters, digits, - and _ (at most 63)`);
+    else if (seen.has(name)) problems.push(`${where}: upstream "${name}" has two specs`);
+    else if (spec === '') problems.push(`${where}: no spec after "="`);
+    else if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(spec)) problems.push(`${where}: the spec path holds control characters`);
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) && !/^https?:\/\//i.test(spec)) problems.push(`${where}: only a file path or an http(s) URL`);
+    seen.add(name);
+  });
+  return problems;
+}
+
+/** The parsed values; call `upstreamSpecProblems` first. */
+export function parseUpstreamSpecs(values: readonly string[]): UpstreamSpecArgument[] {
+  return values.map((value) => {
+    const eq = value.indexOf('=');
+    return { name: value.slice(0, eq).trim(), spec: value.slice(eq + 1).trim() };
+  });
+}
+
 /** Why `path` is not a probe path, or undefined. */
 export function probeProblem(path: string): string | undefined {
   // Any printable text after the slash; the generated code holds it as an escaped string.
@@ -88,8 +125,12 @@ export function unknownOptional(optional: readonly string[], known: ReadonlySet<
 }
 
 /** Every problem with add-health's values, each naming the value (the command line runs it while parsing). */
-export function healthOptionProblems(options: { upstreams?: readonly string[] | undefined; probe?: string | undefined }): string[] {
-  const problems = upstreamProblems(options.upstreams ?? []);
+export function healthOptionProblems(options: {
+  upstreams?: readonly string[] | undefined;
+  probe?: string | undefined;
+  upstreamSpecs?: readonly string[] | undefined;
+}): string[] {
+  const problems = [...upstreamProblems(options.upstreams ?? []), ...upstreamSpecProblems(options.upstreamSpecs ?? [])];
   if (options.probe !== undefined) {
     const p = probeProblem(options.probe);
     if (p !== undefined) problems.push(p);

@@ -2,7 +2,10 @@
  * add-health: the recorded upstreams merged with this run's (view-model.ts) → the generated upstream settings
  * (`upstreams.gen.json`, read back by the next run, and `upstreams.gen.ts`), the `/health/live` and
  * `/health/ready` routes (`health.gen.ts`), the upstream clients (`src/upstreams.ts`, yours, written once), the
- * URL variables in `.env.example`, and the call in `buildApp` that registers it all before the routes.
+ * typed client of each upstream with a spec (`upstreams/<name>.gen.ts` over openapi-typescript's
+ * `upstreams/<name>.openapi.gen.ts`), the URL variables in `.env.example`, and the call in `buildApp` that
+ * registers it all before the routes. Also the readiness module alone, for other generators' runs that give
+ * the project its database (`planReadinessFollowUp`).
  */
 import path from 'node:path';
 import type { OutputDirs } from '../core/config.js';
@@ -13,10 +16,11 @@ import { planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
+import { openapiTypesFile } from '../core/render/openapi-types.js';
 import { loadTemplates } from '../core/render/templates.js';
 import { insertBeforeCall } from '../core/ts/merge.js';
-import { probeProblem, unknownOptional, upstreamProblems, type UpstreamArgument } from './options.js';
-import { buildHealthView, mergeUpstreams, type UpstreamRecord } from './view-model.js';
+import { probeProblem, unknownOptional, upstreamProblems, type UpstreamArgument, type UpstreamSpecArgument } from './options.js';
+import { buildHealthView, clientStem, mergeUpstreams, type UpstreamRecord, type UpstreamSpecInput } from './view-model.js';
 
 export const GENERATOR = 'add-health';
 const CLIENTS_FILE = 'src/upstreams.ts';
@@ -28,6 +32,10 @@ export interface PlanHealthOptions {
   upstreams: readonly UpstreamArgument[];
   probe?: string | undefined;
   optional?: readonly string[] | undefined;
+  /** `--upstream-spec` values, their specs already made project-relative (or URLs). */
+  upstreamSpecs?: readonly UpstreamSpecArgument[] | undefined;
+  /** The loaded spec of every upstream that has one (given now or recorded), by name. */
+  specs?: ReadonlyMap<string, UpstreamSpecInput> | undefined;
   templates?: string | undefined;
 }
 
@@ -58,12 +66,13 @@ export function recordedUpstreams(files: ProjectFiles, dirs: OutputDirs): Upstre
       Array.isArray(u.urls) &&
       u.urls.every((x) => typeof x === 'string') &&
       upstreamProblems([`${u.name}=${u.urls.join(',')}`]).length === 0 &&
-      (u.probe === undefined || (typeof u.probe === 'string' && probeProblem(u.probe) === undefined));
+      (u.probe === undefined || (typeof u.probe === 'string' && probeProblem(u.probe) === undefined)) &&
+      (u.spec === undefined || (typeof u.spec === 'string' && u.spec !== ''));
     if (!valid) {
       return fail(`upstreams[${i}] is malformed`);
     }
-    const ok = u as { name: string; urls: string[]; probe?: string; required?: unknown };
-    return { name: ok.name, urls: ok.urls, probe: ok.probe, required: ok.required !== false };
+    const ok = u as { name: string; urls: string[]; probe?: string; required?: unknown; spec?: string };
+    return { name: ok.name, urls: ok.urls, probe: ok.probe, required: ok.required !== false, ...(ok.spec !== undefined ? { spec: ok.spec } : {}) };
   });
 }
 
@@ -73,26 +82,60 @@ function moduleFrom(fromDir: string, target: string): string {
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
-export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: PlanHealthOptions): Promise<Plan> {
+/** The upstream names of this run's `--optional` and `--upstream-spec` values that name no upstream, as an error. */
+export function checkUpstreamNames(files: ProjectFiles, options: Pick<PlanHealthOptions, 'dirs' | 'upstreams' | 'optional' | 'upstreamSpecs'>): void {
   const earlier = recordedUpstreams(files, options.dirs);
-  const optional = options.optional ?? [];
   const known = new Set([...earlier.map((u) => u.name), ...options.upstreams.map((u) => u.name)]);
-  const unknown = unknownOptional(optional, known);
+  const knownList = [...known].sort().join(', ') || 'none yet';
+  const unknown = unknownOptional(options.optional ?? [], known);
   if (unknown.length > 0) {
-    throw new BackdevError('OPTION_INVALID', `--optional ${unknown.map((n) => JSON.stringify(n)).join(', ')}: no such upstream (known: ${[...known].sort().join(', ') || 'none yet'})`);
+    throw new BackdevError('OPTION_INVALID', `--optional ${unknown.map((n) => JSON.stringify(n)).join(', ')}: no such upstream (known: ${knownList})`);
   }
-  const upstreams = mergeUpstreams(earlier, options.upstreams, options.probe, optional);
-  const database = /\bexport\s+const\s+db\b/.test(files.read(DB_FILE) ?? '');
-  const view = buildHealthView(api, upstreams, database, moduleFrom(options.dirs.generated, DB_FILE));
+  const unknownSpecs = (options.upstreamSpecs ?? []).filter((s) => !known.has(s.name));
+  if (unknownSpecs.length > 0) {
+    throw new BackdevError(
+      'OPTION_INVALID',
+      `--upstream-spec ${unknownSpecs.map((s) => JSON.stringify(s.name)).join(', ')}: no such upstream (known: ${knownList}); give it with --upstream name=url in the same run`,
+    );
+  }
+}
+
+/** Every upstream's spec after this run (recorded ones, with this run's `--upstream-spec` values), by name. */
+export function upstreamSpecRefs(files: ProjectFiles, dirs: OutputDirs, given: readonly UpstreamSpecArgument[]): Map<string, string> {
+  const refs = new Map<string, string>();
+  for (const u of recordedUpstreams(files, dirs)) if (u.spec !== undefined) refs.set(u.name, u.spec);
+  for (const g of given) refs.set(g.name, g.spec);
+  return refs;
+}
+
+export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: PlanHealthOptions): Promise<Plan> {
+  checkUpstreamNames(files, options);
+  const earlier = recordedUpstreams(files, options.dirs);
+  const upstreams = mergeUpstreams(earlier, options.upstreams, options.probe, options.optional ?? [], options.upstreamSpecs ?? []);
+  const specs = options.specs ?? new Map<string, UpstreamSpecInput>();
+  for (const u of upstreams) {
+    if (u.spec !== undefined && !specs.has(u.name)) throw new Error(`bug: the spec of upstream ${u.name} was not loaded`);
+  }
+  const database = exportsDb(files.read(DB_FILE));
+  const view = buildHealthView(api, upstreams, database, moduleFrom(options.dirs.generated, DB_FILE), specs);
   const templates = loadTemplates(GENERATOR, options.templates);
   const warnings: Warning[] = [];
-  const record = { upstreams: upstreams.map((u) => ({ name: u.name, urls: u.urls, ...(u.probe !== undefined ? { probe: u.probe } : {}), required: u.required })) };
+  const record = {
+    upstreams: upstreams.map((u) => ({ name: u.name, urls: u.urls, ...(u.probe !== undefined ? { probe: u.probe } : {}), required: u.required, ...(u.spec !== undefined ? { spec: u.spec } : {}) })),
+  };
   const out: FilePlan[] = [
     { path: settingsFile(options.dirs), ownership: 'generated', content: JSON.stringify(record, null, 2) + '\n' },
     { path: `${options.dirs.generated}/upstreams.gen.ts`, ownership: 'generated', content: tidy(templates.render('upstreams.gen.ts.hbs', view)) },
     { path: `${options.dirs.generated}/health.gen.ts`, ownership: 'generated', content: tidy(templates.render('health.gen.ts.hbs', view)) },
     await userFile(files, CLIENTS_FILE, () => formatTypeScript(templates.render('upstreams.ts.hbs', view), CLIENTS_FILE)),
   ];
+  for (const upstream of view.clients) {
+    const spec = specs.get(upstream.name)!;
+    const base = `${options.dirs.generated}/upstreams/${clientStem(upstream.name)}`;
+    const context = { ...view, upstream };
+    out.push(await openapiTypesFile(spec.document, spec.root, files, `${base}.openapi.gen.ts`, templates.render('partials/upstream-header.hbs', context)));
+    out.push({ path: `${base}.gen.ts`, ownership: 'generated', content: tidy(templates.render('upstream-client.gen.ts.hbs', context)) });
+  }
   const env = files.read(ENV_FILE);
   const merged = mergeEnv(env, templates.render('env.example.hbs', view));
   if (merged !== undefined) out.push({ path: ENV_FILE, ownership: env === undefined ? 'scaffold' : 'user-edit', content: merged });
@@ -113,6 +156,38 @@ export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: Pl
   out.push(...wiring.files);
   warnings.push(...wiring.warnings);
   return { generator: GENERATOR, files: out, warnings };
+}
+
+/** Whether add-health has run in the project (its routes module is recorded in the manifest). */
+export function hasHealth(files: ProjectFiles, dirs: OutputDirs): boolean {
+  return files.recorded(`${dirs.generated}/health.gen.ts`) !== undefined;
+}
+
+/** The project's database module as these plans leave it (design-database, add-auth, create-api --endpoint), if they plan it. */
+export function plannedDatabase(plans: readonly Plan[]): string | undefined {
+  for (const p of plans) for (const f of p.files) if (f.path === DB_FILE && f.ownership !== 'user-edit') return f.content;
+  return undefined;
+}
+
+/** Whether a database module's text gives readiness a database to check. */
+const exportsDb = (text: string | undefined) => /\bexport\s+const\s+db\b/.test(text ?? '');
+
+/**
+ * /health/ready's module as it is once the project has a database, for the run of another generator that
+ * writes src/db.ts in a project where add-health has run: readiness then checks the database whichever of the
+ * two ran first, and that run's --check agrees with add-health's. A partial plan: add-health's other files
+ * are neither rewritten nor treated as stale.
+ */
+export function planReadinessFollowUp(api: ApiIR, files: ProjectFiles, dbModule: string, options: { dirs: OutputDirs; templates?: string | undefined }): Plan {
+  const upstreams = recordedUpstreams(files, options.dirs);
+  const view = buildHealthView(api, upstreams, exportsDb(dbModule), moduleFrom(options.dirs.generated, DB_FILE));
+  const templates = loadTemplates(GENERATOR, options.templates);
+  return {
+    generator: GENERATOR,
+    partial: true,
+    files: [{ path: `${options.dirs.generated}/health.gen.ts`, ownership: 'generated', content: tidy(templates.render('health.gen.ts.hbs', view)) }],
+    warnings: [],
+  };
 }
 
 /**

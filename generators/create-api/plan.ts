@@ -2,18 +2,16 @@
  * create-api: IR (+ the current text of the user's handler and test files) → FilePlan[]. Pure apart from
  * reading templates; never writes.
  */
-import { createRequire } from 'node:module';
-import { hashContent } from '../core/plan/manifest.js';
 import type { OutputDirs } from '../core/config.js';
-import { BackdevError, type Warning } from '../core/errors.js';
+import type { Warning } from '../core/errors.js';
 import type { ApiIR } from '../core/ir/types.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
+import { openapiTypesFile } from '../core/render/openapi-types.js';
 import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { userFile } from '../core/plan/user-file.js';
 import type { LoadedSpec } from '../core/spec/load.js';
 import { appendToModule, exportedNames, suiteTitles, type NamedImport } from '../core/ts/merge.js';
-import { prepareForTypes } from './types-input.js';
 import { buildView, type CreateApiView, type GroupView, type OperationView } from './view-model.js';
 
 export const GENERATOR = 'create-api';
@@ -41,7 +39,7 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
   const view = buildView(api, dirs, needTests, warnings);
   const out: FilePlan[] = [];
 
-  out.push(await typesFile(spec, files, `${dirs.generated}/openapi.gen.ts`, templates.render('partials/header.hbs', view)));
+  out.push(await openapiTypesFile(spec.document, spec.root, files, `${dirs.generated}/openapi.gen.ts`, templates.render('partials/header.hbs', view)));
   out.push({ path: `${dirs.generated}/openapi.gen.json`, ownership: 'generated', content: JSON.stringify(spec.document, null, 2) + '\n' });
   for (const name of GENERATED_TEMPLATES) {
     const file = `${dirs.generated}/${name}.gen.ts`;
@@ -80,39 +78,6 @@ async function errorsFile(view: CreateApiView, files: ProjectFiles, templates: T
   const imports: NamedImport[] = missing.length === 0 ? [] : [{ from: view.imports.httpFromErrors, name: 'ProblemDetails', typeOnly: true }];
   if (missing.some((m) => m.schemaName !== undefined)) imports.push({ from: view.imports.openapiFromErrors, name: 'components', typeOnly: true });
   return { path, ownership: 'scaffold', content: appendToModule(existing, sections, imports) };
-}
-
-
-const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('openapi-typescript/package.json').version;
-
-/**
- * openapi-typescript's types for the spec. Its output depends only on the document and its version, so
- * when both are what produced the file on disk (recorded in the manifest) and the file is intact, the
- * file is reused: a no-change regeneration of a large spec skips the slowest step.
- */
-async function typesFile(spec: LoadedSpec, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
-  const documentJson = JSON.stringify(prepareForTypes(spec.document));
-  const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${documentJson}`);
-  const recorded = files.recorded(path);
-  if (recorded?.inputHash === inputHash && recorded.hash) {
-    const disk = files.read(path);
-    if (disk !== undefined && hashContent(disk) === recorded.hash) return { path, ownership: 'generated', content: disk, inputHash };
-  }
-  return { path, ownership: 'generated', content: header + (await typesFor(spec, documentJson)), inputHash };
-}
-
-/** `documentJson`: openapi-typescript gets its own copy (it changes the object it is given). */
-async function typesFor(spec: LoadedSpec, documentJson: string): Promise<string> {
-  try {
-    const { default: openapiTS, astToString } = await import('openapi-typescript');
-    const ast = await openapiTS(documentJson, { silent: true });
-    return astToString(ast);
-  } catch (err) {
-    throw new BackdevError('SPEC_INVALID', `openapi-typescript could not type the spec: ${(err as Error).message}`, {
-      location: { file: spec.root },
-      cause: err,
-    });
-  }
 }
 
 /**

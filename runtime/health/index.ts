@@ -25,6 +25,23 @@ import { SlidingWindow } from './window.js';
 export { CircuitBreaker, resolveBreakerOptions, type BreakerOptions, type BreakerPermit, type BreakerTransition } from './breaker.js';
 export { RetryBudget, fullJitter, isRetryable, isRetryableStatus, parseRetryAfter, type RetryBudgetOptions } from './retry.js';
 export { createMemoryBreakerStore, type BreakerSnapshot, type BreakerState, type BreakerStateStore } from './store.js';
+export {
+  UpstreamHttpError,
+  callUpstream,
+  createOperationCalls,
+  createTypedClient,
+  fillPath,
+  queryString,
+  type CallOptions,
+  type HttpMethod,
+  type OperationAt,
+  type OperationCalls,
+  type OperationRoute,
+  type PathsWith,
+  type SuccessData,
+  type TypedClient,
+} from './client.js';
+export { HEALTH_CHANGE_EVENTS, publishHealthChanges, type HealthChange, type HealthChangeEvent, type PublishHealthOptions } from './publish.js';
 
 export interface OutlierOptions {
   /** Consecutive failures (5xx, timeout, connection error) that eject a URL. Default 5. */

@@ -1,6 +1,6 @@
 /** What openapi-typescript is given: real-spec constructs it mistypes, rewritten; everything else kept. */
 import { describe, expect, it } from 'vitest';
-import { prepareForTypes } from '../../generators/create-api/types-input.js';
+import { prepareForTypes } from '../../generators/core/render/openapi-types.js';
 
 const doc = (schemas: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   openapi: '3.0.3',

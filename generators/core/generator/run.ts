@@ -18,8 +18,10 @@ export async function runGenerator<O extends WriteOptions>(generator: Generator<
   const mode = modeOf(options);
   // Under --json, stdout carries the report alone: progress goes to stderr.
   const progress: Output = options.json ? { out: (line) => output.err(line), err: (line) => output.err(line) } : output;
-  const planned = await generator.plan({ target, files: projectFiles(target.root), mode, planners, output: progress }, options);
-  const report = applyPlan(planned.plans, { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
+  const files = projectFiles(target.root);
+  const planned = await generator.plan({ target, files, mode, planners, output: progress }, options);
+  const followUps = (await planners.followUps?.(generator.name, planned.plans, { target, files })) ?? [];
+  const report = applyPlan([...planned.plans, ...followUps], { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
   const failures = mode === 'check' ? checkFailures(generator, report, planned) : [];
   const exitCode = failures.length > 0 ? 1 : 0;
   const details = planned.details ?? {};

@@ -65,10 +65,17 @@ export type DatabasePlanner = (
   options: { models: string[]; templates?: string | undefined },
 ) => Promise<DatabasePlan>;
 
+/**
+ * Plans of other generators added to a run (after the generator's own) for generated files of theirs that
+ * depend on what this run writes: add-health's /health/ready module once a run writes the project's database.
+ */
+export type FollowUpPlanner = (generator: string, plans: readonly Plan[], context: { target: ResolvedTarget; files: ProjectFiles }) => Promise<Plan[]>;
+
 /** Other generators' planners, for generators whose change includes their files. */
 export interface Planners {
   api: ApiPlanner;
   database: DatabasePlanner;
+  followUps?: FollowUpPlanner;
 }
 
 export interface GeneratorContext {

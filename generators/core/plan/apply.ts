@@ -105,7 +105,8 @@ export function resolveInside(root: string, rel: string): string {
 /** Applies one or more plans (e.g. init + create-api) as a single all-or-nothing change. */
 export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions): ApplyReport {
   const list = Array.isArray(plans) ? (plans as readonly Plan[]) : [plans as Plan];
-  const generators = new Set(list.map((p) => p.generator));
+  // The generators whose whole file set is planned: their recorded files missing from it are stale.
+  const generators = new Set(list.filter((p) => !p.partial).map((p) => p.generator));
   const fileGenerator = new Map<FilePlan, string>();
   for (const p of list) for (const f of p.files) fileGenerator.set(f, p.generator);
   const root = path.resolve(options.root);

@@ -27,6 +27,11 @@ export interface Plan {
   readonly generator: string;
   readonly files: readonly FilePlan[];
   readonly warnings: readonly Warning[];
+  /**
+   * Some of the generator's files only (one that depends on what another generator writes in the same run):
+   * its other recorded files are not stale for missing from it.
+   */
+  readonly partial?: boolean;
 }
 
 /** Read access to the current project, given to planners that merge into user-owned files. */

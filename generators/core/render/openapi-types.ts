@@ -1,5 +1,6 @@
 /**
- * The document handed to openapi-typescript, made into a form it types correctly. Real specs do things
+ * openapi-typescript's types for a spec (create-api's `openapi.gen.ts`, add-health's upstream types), and
+ * the document handed to it, made into a form it types correctly. Real specs do things
  * its output cannot express, and a types file that does not compile is worse than a slightly looser one:
  * - `$ref`s deep into another object (`#/components/schemas/A/properties/b`, `#/paths/…/schema/items`)
  *   become indexed-access types that are wrong or circular: a schema target is copied once into
@@ -19,9 +20,12 @@
  *   identifier): discriminators are left out (the alternatives and their properties stay).
  * Validation schemas are converted from the original document; only typing sees this copy.
  */
-import { isObject, type Obj } from '../core/json.js';
-import { parsePointer, resolvePointer } from '../core/spec/pointer.js';
-
+import { createRequire } from 'node:module';
+import { BackdevError } from '../errors.js';
+import { isObject, type Obj } from '../json.js';
+import { hashContent } from '../plan/manifest.js';
+import type { FilePlan, ProjectFiles } from '../plan/types.js';
+import { parsePointer, resolvePointer } from '../spec/pointer.js';
 
 /** `#/components/<kind>/<name>`: what openapi-typescript turns into a named type. */
 const isWholeComponentRef = (ref: string) => /^#\/components\/[^/]+\/[^/]+$/.test(ref);
@@ -187,5 +191,38 @@ function breakUnionCycles(doc: Obj): void {
       return node;
     };
     schemas[name] = walk(schema);
+  }
+}
+
+const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('openapi-typescript/package.json').version;
+
+/**
+ * The generated file at `path`: `header` + openapi-typescript's types for `document` (`paths`, `components`,
+ * `operations`). Its output depends only on the document and its version, so when both are what produced
+ * the file on disk (recorded in the manifest) and the file is intact, the file is reused: a no-change
+ * regeneration of a large spec skips the slowest step. `specFile` locates the error when it cannot type it.
+ */
+export async function openapiTypesFile(document: Obj, specFile: string, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
+  const documentJson = JSON.stringify(prepareForTypes(document));
+  const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${documentJson}`);
+  const recorded = files.recorded(path);
+  if (recorded?.inputHash === inputHash && recorded.hash) {
+    const disk = files.read(path);
+    if (disk !== undefined && hashContent(disk) === recorded.hash) return { path, ownership: 'generated', content: disk, inputHash };
+  }
+  return { path, ownership: 'generated', content: header + (await typesFor(specFile, documentJson)), inputHash };
+}
+
+/** `documentJson`: openapi-typescript gets its own copy (it changes the object it is given). */
+async function typesFor(specFile: string, documentJson: string): Promise<string> {
+  try {
+    const { default: openapiTS, astToString } = await import('openapi-typescript');
+    const ast = await openapiTS(documentJson, { silent: true });
+    return astToString(ast);
+  } catch (err) {
+    throw new BackdevError('SPEC_INVALID', `openapi-typescript could not type the spec: ${(err as Error).message}`, {
+      location: { file: specFile },
+      cause: err,
+    });
   }
 }
