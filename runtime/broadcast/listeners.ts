@@ -7,6 +7,8 @@ export interface Listeners<T> {
   add(listener: (value: T) => void): () => void;
   emit(value: T): void;
   clear(): void;
+  /** How many listeners there are. */
+  readonly size: number;
 }
 
 export function createListeners<T>(): Listeners<T> {
@@ -32,6 +34,9 @@ export function createListeners<T>(): Listeners<T> {
     },
     clear() {
       set.clear();
+    },
+    get size() {
+      return set.size;
     },
   };
 }

@@ -10,13 +10,16 @@
  * - `<p>_topics (topic text primary key, epoch text, last_offset bigint)`: one row per topic, the counter.
  * - `<p>_messages (topic, epoch, "offset", data text, created_at timestamptz, primary key (topic, "offset"))`.
  *
- * A publish is one statement: an upsert that increments the topic's counter and returns it (the row lock
- * orders concurrent publishes of a topic), the insert of the message with that offset, and `pg_notify` — all
- * in one transaction, so a failed insert rolls the counter back (no hole) and the notification goes out only
- * when the row is committed. Commits of one topic happen in offset order, and PostgreSQL delivers
- * notifications in commit order. The notification carries only `<offset> <epoch> <topic>`: every instance
- * then reads the rows after the last offset it delivered for that topic, so messages of any size work
- * (NOTIFY payloads stop at 8000 bytes) and several notifications arriving together cost one query.
+ * Publishes are stored by one statement: an upsert that increments the topic's counter and returns it (the row
+ * lock orders concurrent publishes of a topic), the insert of the message with that offset, and `pg_notify` —
+ * all in one transaction, so a failed insert rolls the counter back (no hole) and the notification goes out
+ * only when the row is committed. Publishes that arrive while a statement is in flight wait and then go
+ * together in the next one, several topics at once (one round trip, one commit, one notification per topic);
+ * each resolves with its own offset once its row is committed. Commits of one topic happen in offset order,
+ * and PostgreSQL delivers notifications in commit order. The notification carries only `<first offset> <last
+ * offset> <epoch> <topic>` (the offsets the statement stored): every instance then reads the rows after the
+ * last offset it delivered for that topic, so messages of any size work (NOTIFY payloads stop at 8000 bytes)
+ * and several notifications arriving together cost one query.
  *
  * A missing topic row is a new epoch (a truncated or recreated table): offsets start again at 1, and rows
  * left from an older epoch are deleted when they are in the way. Retention is applied on every read (rows
@@ -24,8 +27,10 @@
  * deleted every `trimIntervalMs` by one instance at a time.
  *
  * LISTEN runs on a dedicated connection (pg Client). When it drops the bus emits `down`, reconnects with
- * backoff, LISTENs again, reads every topic it delivered from the last offset it delivered, and only then
- * emits `up`. Publishes use the pool and fail while the server is away.
+ * backoff, LISTENs again, reads every topic it delivered or was told of from the last offset it delivered,
+ * and only then emits `up`. Publishes use the pool and fail while the server is away. A read after a
+ * notification that fails is tried again with backoff; one that keeps failing for `readRetryMs` is handled
+ * like a dropped LISTEN connection. An instance without `onMessage` listeners reads nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -56,6 +61,12 @@ export interface PostgresBusOptions {
   maxTrackedTopics?: number;
   /** Messages per query when delivering or catching up; default 500. */
   pageSize?: number;
+  /**
+   * How long a read after a notification is retried with backoff while it fails (a query timeout, an
+   * exhausted pool, a cut pool connection) before the bus handles it like a lost connection: `down`, reconnect,
+   * catch-up, `up`; default 10 s.
+   */
+  readRetryMs?: number;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
@@ -100,6 +111,7 @@ interface Wanted extends Tracked {
 }
 
 interface Pending {
+  readonly topic: string;
   readonly data: string;
   resolve(message: BusMessage): void;
   reject(error: unknown): void;
@@ -119,24 +131,34 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   const trimIntervalMs = options.trimIntervalMs ?? Math.min(retention.maxAgeMs, 30_000);
   const maxTracked = options.maxTrackedTopics ?? 100_000;
   const pageSize = options.pageSize ?? 500;
+  const readRetryMs = options.readRetryMs ?? 10_000;
   const channel = p;
   const topicsTable = `${p}_topics`;
   const messagesTable = `${p}_messages`;
 
   const SQL = {
-    /** $1 topic, $2 a fresh epoch, $3 the data of k messages in order, $4 the channel. */
-    publish: `WITH d AS (SELECT data, i FROM unnest($3::text[]) WITH ORDINALITY AS d(data, i)),
+    /**
+     * Messages of several topics in one statement: $1 the distinct topics (sorted, so that concurrent
+     * statements lock topic rows in one order), $2 a fresh epoch for each, $3 how many messages each has; $4
+     * the data of every message in call order, $5 the index of its topic in $1. Returns each topic's epoch and
+     * new last offset: its messages are the last $3 offsets, in call order.
+     */
+    publish: `WITH c AS (SELECT topic, epoch, n, i FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS c(topic, epoch, n, i)),
       t AS (
-        INSERT INTO ${topicsTable} AS t (topic, epoch, last_offset) VALUES ($1::text, $2::text, (SELECT count(*) FROM d))
-        ON CONFLICT (topic) DO UPDATE SET last_offset = t.last_offset + (SELECT count(*) FROM d)
-        RETURNING t.epoch, t.last_offset
+        INSERT INTO ${topicsTable} AS t (topic, epoch, last_offset) SELECT topic, epoch, n FROM c ORDER BY i
+        ON CONFLICT (topic) DO UPDATE SET last_offset = t.last_offset + excluded.last_offset
+        RETURNING t.topic, t.epoch, t.last_offset
       ), m AS (
         INSERT INTO ${messagesTable} (topic, epoch, "offset", data)
-        SELECT $1::text, t.epoch, t.last_offset - (SELECT count(*) FROM d) + d.i, d.data FROM t, d
+        SELECT t.topic, t.epoch, t.last_offset - c.n + d.j, d.data
+        FROM (SELECT data, ti, row_number() OVER (PARTITION BY ti ORDER BY k) AS j FROM unnest($4::text[], $5::int[]) WITH ORDINALITY AS d(data, ti, k)) d
+        JOIN c ON c.i = d.ti JOIN t ON t.topic = c.topic
       )
-      SELECT t.epoch, t.last_offset, pg_notify($4::text, t.last_offset || ' ' || t.epoch || ' ' || $1::text) AS notified FROM t`,
+      SELECT t.topic, t.epoch, t.last_offset,
+        pg_notify($6::text, (t.last_offset - c.n + 1) || ' ' || t.last_offset || ' ' || t.epoch || ' ' || t.topic) AS notified
+      FROM t JOIN c ON c.topic = t.topic`,
     /** Rows of older epochs in the way of a new epoch's offsets. */
-    clearStale: `DELETE FROM ${messagesTable} m WHERE m.topic = $1::text
+    clearStale: `DELETE FROM ${messagesTable} m WHERE m.topic = ANY($1::text[])
       AND NOT EXISTS (SELECT 1 FROM ${topicsTable} t WHERE t.topic = m.topic AND t.epoch = m.epoch)`,
     position: `SELECT epoch, last_offset FROM ${topicsTable} WHERE topic = $1::text`,
     createTopic: `INSERT INTO ${topicsTable} AS t (topic, epoch, last_offset) VALUES ($1::text, $2::text, 0)
@@ -220,11 +242,17 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     return { messages: limit >= 1 ? messages : [], complete };
   }
 
-  /** Delivers what the table holds of `topic` up to what was announced; one loop per topic at a time. */
+  /**
+   * Delivers what the table holds of `topic` up to what was announced; one loop per topic at a time. A read
+   * that fails is tried again with backoff, from what was delivered meanwhile, for up to `readRetryMs`; then
+   * the loop rejects (the announcement stays) and the caller handles it like a lost connection.
+   */
   function drain(topic: string): Promise<void> {
     const running = draining.get(topic);
     if (running) return running;
     const task = (async () => {
+      let failingSince: number | undefined;
+      let attempt = 0;
       try {
         while (!closed) {
           const want = wanted.get(topic);
@@ -235,7 +263,20 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
             if (wanted.get(topic) === want) wanted.delete(topic);
             continue;
           }
-          const { messages } = await readLog(topic, want.epoch, after, Math.min(pageSize, want.offset - after));
+          let messages: readonly BusMessage[];
+          try {
+            ({ messages } = await readLog(topic, want.epoch, after, Math.min(pageSize, want.offset - after)));
+          } catch (error) {
+            lastError = asError(error);
+            failingSince ??= Date.now();
+            const left = failingSince + readRetryMs - Date.now();
+            if (closed || left <= 0) throw lastError;
+            const delay = Math.min(maxDelay, minDelay * 2 ** Math.min(attempt++, 10), left);
+            await new Promise((resolve) => setTimeout(resolve, delay).unref());
+            continue;
+          }
+          failingSince = undefined;
+          attempt = 0;
           const next = messages.filter((m) => m.offset > after);
           if (next.length === 0) {
             // Trimmed, or the epoch changed again: nothing to deliver; the hub reports the hole it sees.
@@ -252,26 +293,40 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
     return task;
   }
 
-  function announce(topic: string, epoch: string, offset: number): void {
-    const known = tracked.get(topic);
-    if (known && known.epoch === epoch && known.offset >= offset) return;
-    const want = wanted.get(topic);
-    if (!want || want.epoch !== epoch) wanted.set(topic, { epoch, offset, from: offset - 1 });
-    else if (want.offset < offset) want.offset = offset;
+  /** Drains `topic`; when its reads keep failing, the LISTEN connection is dropped: `down`, reconnect, catch-up. */
+  function startDrain(topic: string): void {
     drain(topic).catch((error: unknown) => {
       lastError = asError(error);
-      // The query failed (the server is away): the LISTEN connection's reconnect catches up.
+      if (listener) lost(listener, lastError);
     });
   }
 
+  /** Offsets `first` to `offset` of `topic` are stored: deliver them (and anything before not delivered yet). */
+  function announce(topic: string, epoch: string, first: number, offset: number): void {
+    const known = tracked.get(topic);
+    if (known && known.epoch === epoch && known.offset >= offset) return;
+    const want = wanted.get(topic);
+    if (!want || want.epoch !== epoch) wanted.set(topic, { epoch, offset, from: first - 1 });
+    else {
+      if (want.offset < offset) want.offset = offset;
+      if (want.from > first - 1) want.from = first - 1;
+    }
+    startDrain(topic);
+  }
+
   function onNotification(msg: pg.Notification): void {
-    if (closed || msg.channel !== channel || !msg.payload) return;
+    // Nobody to deliver to (an instance that only publishes): no reads. A listener added later starts from
+    // the next notification of each topic, like a new instance.
+    if (closed || msg.channel !== channel || !msg.payload || messageListeners.size === 0) return;
+    // `<first offset> <last offset> <epoch> <topic>`: the offsets one statement stored.
     const s1 = msg.payload.indexOf(' ');
     const s2 = msg.payload.indexOf(' ', s1 + 1);
-    if (s1 < 0 || s2 < 0) return;
-    const offset = Number(msg.payload.slice(0, s1));
-    if (!Number.isSafeInteger(offset)) return;
-    announce(msg.payload.slice(s2 + 1), msg.payload.slice(s1 + 1, s2), offset);
+    const s3 = msg.payload.indexOf(' ', s2 + 1);
+    if (s1 < 0 || s2 < 0 || s3 < 0) return;
+    const first = Number(msg.payload.slice(0, s1));
+    const offset = Number(msg.payload.slice(s1 + 1, s2));
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(offset) || first < 1 || first > offset) return;
+    announce(msg.payload.slice(s3 + 1), msg.payload.slice(s2 + 1, s3), first, offset);
   }
 
   /** Reads every known topic from the last offset delivered. */
@@ -284,10 +339,12 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
         const epoch = String(row.epoch);
         const known = tracked.get(String(row.topic));
         if (!known || last === 0) continue;
-        if (known.epoch !== epoch || last > known.offset) announce(String(row.topic), epoch, last);
+        if (known.epoch !== epoch || last > known.offset) announce(String(row.topic), epoch, last, last);
       }
     }
-    await Promise.all([...draining.values()]);
+    // Announced topics not delivered yet (a drain that gave up, a topic new to this instance) are read too.
+    const drains = [...wanted.keys()].map((topic) => drain(topic));
+    await Promise.all(drains);
     // A drain that failed left its announcement: fail the catch-up so that it is tried again.
     for (const [topic] of wanted) if (!draining.has(topic)) throw lastError ?? new Error(`postgres bus: could not read ${topic}`);
   }
@@ -420,55 +477,113 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
   }
 
   /**
-   * Publishes waiting per topic. One statement at a time per topic and instance, so the offsets follow the
-   * order of the calls; what queues up meanwhile goes in the next statement together (one round trip).
+   * Publishes waiting to be stored, in call order. Whatever is waiting goes in one statement (up to 1,000
+   * messages or 1 MB), topics mixed: one round trip, one commit, one notification per topic. At most one
+   * statement per topic is in flight, so a topic's offsets follow the order of the calls on this instance;
+   * statements for other topics may run beside it (up to `MAX_STATEMENTS`).
    */
-  const outbox = new Map<string, Pending[]>();
+  let outbox: Pending[] = [];
+  /** Topics with a statement in flight. */
+  const storing = new Set<string>();
+  let statements = 0;
+  let flushQueued = false;
+  const MAX_STATEMENTS = 4;
+  const MAX_BATCH = 1_000;
+  const MAX_BATCH_BYTES = 1_000_000;
 
-  async function insert(topic: string, batch: readonly Pending[]): Promise<{ epoch: string; last: number }> {
-    const params = [topic, randomUUID(), batch.map((b) => b.data), channel];
+  /** Stores `batch` in one statement; resolves with each message's position, in the batch's order. */
+  async function insert(batch: readonly Pending[]): Promise<BusMessage[]> {
+    const topics = [...new Set(batch.map((b) => b.topic))].sort();
+    const index = new Map(topics.map((t, i) => [t, i]));
+    const counts = topics.map(() => 0);
+    const topicIndex = batch.map((b) => {
+      const i = index.get(b.topic)!;
+      counts[i]!++;
+      return i + 1;
+    });
+    const params = [topics, topics.map(() => randomUUID()), counts, batch.map((b) => b.data), topicIndex, channel];
     let rows: Array<Record<string, unknown>>;
     try {
       rows = await query(SQL.publish, params);
     } catch (error) {
-      // 23505 on the messages' key: rows of an older epoch (the topic row was lost) are in the way.
+      // 23505 on the messages' key: rows of an older epoch (a topic row was lost) are in the way.
       if ((error as { code?: string }).code !== '23505') throw error;
-      await query(SQL.clearStale, [topic]);
+      await query(SQL.clearStale, [topics]);
       rows = await query(SQL.publish, params);
     }
-    return { epoch: String(rows[0]!.epoch), last: Number(rows[0]!.last_offset) };
+    const next = new Map<string, { epoch: string; offset: number }>();
+    for (const row of rows) {
+      const topic = String(row.topic);
+      next.set(topic, { epoch: String(row.epoch), offset: Number(row.last_offset) - counts[index.get(topic)!]! + 1 });
+    }
+    return batch.map((b) => {
+      const at = next.get(b.topic);
+      if (!at) throw new Error(`postgres bus: no position returned for ${b.topic}`);
+      return { topic: b.topic, epoch: at.epoch, offset: at.offset++, data: b.data };
+    });
   }
 
-  async function flush(topic: string, queue: Pending[]): Promise<void> {
-    while (queue.length > 0) {
-      let bytes = 0;
-      let n = 0;
-      while (n < queue.length && n < 500 && (n === 0 || bytes + queue[n]!.data.length <= 1_000_000)) bytes += queue[n++]!.data.length;
-      const batch = queue.slice(0, n);
-      try {
-        if (closed) throw new Error('postgres bus: closed');
-        const { epoch, last } = await insert(topic, batch);
-        batch.forEach((b, i) => b.resolve({ topic, epoch, offset: last - batch.length + 1 + i, data: b.data }));
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        // The server refused the statement itself (bad data, a constraint): nothing was stored, so the
-        // messages are tried one by one and only the bad one fails. After a connection error the outcome is
-        // unknown: all of them fail, none is sent twice.
-        const refused = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|53|58|XX)/.test(code);
-        if (refused && batch.length > 1) {
-          for (const b of batch) {
-            try {
-              const { epoch, last } = await insert(topic, [b]);
-              b.resolve({ topic, epoch, offset: last, data: b.data });
-            } catch (one) {
-              b.reject(one);
-            }
+  async function store(batch: readonly Pending[]): Promise<void> {
+    try {
+      if (closed) throw new Error('postgres bus: closed');
+      const stored = await insert(batch);
+      batch.forEach((b, i) => b.resolve(stored[i]!));
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      // The server refused the statement itself (bad data, a constraint): nothing was stored, so the
+      // messages are tried one by one, in call order, and only the bad one fails. After a connection error the
+      // outcome is unknown: all of them fail, none is sent twice.
+      const refused = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|53|58|XX)/.test(code);
+      if (refused && batch.length > 1) {
+        for (const b of batch) {
+          try {
+            b.resolve((await insert([b]))[0]!);
+          } catch (one) {
+            b.reject(one);
           }
-        } else for (const b of batch) b.reject(error);
-      }
-      queue.splice(0, n);
+        }
+      } else for (const b of batch) b.reject(error);
     }
-    if (outbox.get(topic) === queue) outbox.delete(topic);
+  }
+
+  /** Starts statements for what waits, as long as fewer than `MAX_STATEMENTS` are in flight. */
+  function flush(): void {
+    flushQueued = false;
+    while (statements < MAX_STATEMENTS && outbox.length > 0) {
+      const batch: Pending[] = [];
+      const rest: Pending[] = [];
+      // A topic already being stored waits, and so does everything after its first message left behind.
+      const blocked = new Set(storing);
+      let bytes = 0;
+      let i = 0;
+      for (; i < outbox.length && batch.length < MAX_BATCH; i++) {
+        const item = outbox[i]!;
+        if (blocked.has(item.topic) || (batch.length > 0 && bytes + item.data.length > MAX_BATCH_BYTES)) {
+          blocked.add(item.topic);
+          rest.push(item);
+          continue;
+        }
+        batch.push(item);
+        bytes += item.data.length;
+      }
+      if (batch.length === 0) return;
+      outbox = i < outbox.length ? rest.concat(outbox.slice(i)) : rest;
+      const topics = new Set(batch.map((b) => b.topic));
+      for (const t of topics) storing.add(t);
+      statements++;
+      void store(batch).finally(() => {
+        statements--;
+        for (const t of topics) storing.delete(t);
+        scheduleFlush();
+      });
+    }
+  }
+
+  /** Flushes once the current turn's publishes are queued, so that they share a statement. */
+  function scheduleFlush(): void {
+    if (flushQueued || outbox.length === 0) return;
+    flushQueued = true;
+    queueMicrotask(flush);
   }
 
   const ensureOpen = () => {
@@ -508,10 +623,8 @@ export function createPostgresBus(options: PostgresBusOptions): Bus {
       ensureOpen();
       if (typeof topic !== 'string' || typeof data !== 'string') throw new TypeError('postgres bus: topic and data must be strings');
       return new Promise<BusMessage>((resolve, reject) => {
-        let queue = outbox.get(topic);
-        if (!queue) outbox.set(topic, (queue = []));
-        queue.push({ data, resolve, reject });
-        if (queue.length === 1) void flush(topic, queue);
+        outbox.push({ topic, data, resolve, reject });
+        scheduleFlush();
       });
     },
     onMessage: (listener) => messageListeners.add(listener),

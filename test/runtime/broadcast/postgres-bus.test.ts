@@ -141,6 +141,90 @@ describe.skipIf(!available)('postgres bus', () => {
     // Concurrent publishes go in one statement; a bad one among them fails alone, the others keep call order.
     const results = await Promise.allSettled(['"c"', '"\u0000"', '"d"', '"e"'].map((data) => bus.publish('t', data)));
     expect(results.map((r) => (r.status === 'fulfilled' ? [r.value.offset, r.value.data] : 'rejected'))).toEqual([[3, '"c"'], 'rejected', [4, '"d"'], [5, '"e"']]);
+    // Several topics in one statement: each topic numbered in call order, the bad one alone failing.
+    const mixed = await Promise.allSettled(
+      [
+        ['t', '"f"'],
+        ['u', '"\u0000"'],
+        ['u', '"g"'],
+        ['t', '"h"'],
+        ['v', '"i"'],
+      ].map(([topic, data]) => bus.publish(topic!, data!)),
+    );
+    expect(mixed.map((r) => (r.status === 'fulfilled' ? [r.value.topic, r.value.offset, r.value.data] : 'rejected'))).toEqual([
+      ['t', 6, '"f"'],
+      'rejected',
+      ['u', 1, '"g"'],
+      ['t', 7, '"h"'],
+      ['v', 1, '"i"'],
+    ]);
+    expect((await bus.read('t', b.epoch, 5, 10)).messages.map((m) => [m.offset, m.data])).toEqual([
+      [6, '"f"'],
+      [7, '"h"'],
+    ]);
+  });
+
+  it('concurrent publishes on many topics from two instances: every topic numbered 1..n with no hole, each publish resolved with its stored row', async () => {
+    const tablePrefix = prefix();
+    const [a, b] = [open({ tablePrefix }), open({ tablePrefix })];
+    await Promise.all([a.start(), b.start()]);
+    const calls = Array.from({ length: 600 }, (_, i) => ({ bus: i % 3 ? a : b, topic: `m.${i % 7}`, data: JSON.stringify({ i }) }));
+    const stored = await Promise.all(calls.map((c) => c.bus.publish(c.topic, c.data)));
+    for (let t = 0; t < 7; t++) {
+      const topic = `m.${t}`;
+      const mine = stored.filter((m) => m.topic === topic);
+      expect(mine.map((m) => m.offset).sort((x, y) => x - y)).toEqual(range(1, mine.length));
+      const rows = (await a.read(topic, mine[0]!.epoch, 0, 1_000)).messages;
+      expect(rows.map((m) => [m.offset, m.data])).toEqual([...mine].sort((x, y) => x.offset - y.offset).map((m) => [m.offset, m.data]));
+      // One instance's publishes of a topic keep their call order.
+      for (const bus of [a, b]) {
+        const order = calls.flatMap((c, i) => (c.bus === bus && c.topic === topic ? [stored[i]!.offset] : []));
+        expect(order).toEqual([...order].sort((x, y) => x - y));
+      }
+    }
+  });
+
+  it('a read after a notification that fails is tried again; one failing past readRetryMs is a down, then an up with everything caught up', { timeout: 20_000 }, async () => {
+    const tablePrefix = prefix();
+    const b = open({ tablePrefix });
+    await b.start();
+    // `a` runs its queries on a pool of one connection that the test can take away: its reads then time out
+    // while its LISTEN connection stays up, so no reconnect comes to the rescue.
+    const pool = new pg.Pool({ connectionString: dbUrl, max: 1, connectionTimeoutMillis: 100 });
+    const kysely = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+    const a = open({ db: kysely, listen: dbUrl, tablePrefix, createTables: false, readRetryMs: 2_000, reconnect: { minDelayMs: 50, maxDelayMs: 200 } });
+    try {
+      await a.start();
+      const seenA = record(a);
+      await b.publish('r', '1');
+      await until(() => seenA.messages.length === 1, 5_000, 'the first message on a');
+
+      let held = await pool.connect();
+      await b.publish('r', '2'); // the last publish on `r` for now: nothing else wakes `a` up for it
+      await sleep(400);
+      expect(seenA.messages).toHaveLength(1); // its reads are failing
+      held.release();
+      await until(() => seenA.messages.length === 2, 3_000, 'the second message once reads work again');
+      expect(seenA.events).toEqual([]);
+
+      // Past readRetryMs, on a topic `a` has received nothing of yet.
+      held = await pool.connect();
+      await b.publish('s', '1');
+      await until(() => seenA.events.includes('down'), 5_000, 'down on a');
+      await sleep(300); // reconnects whose catch-up fails too
+      expect(seenA.events).toEqual(['down']);
+      held.release();
+      await until(() => seenA.events.includes('up'), 5_000, 'up on a');
+      expect(seenA.events).toEqual(['down', 'up']);
+      expect(seenA.messages.map((m) => [m.topic, m.offset])).toEqual([
+        ['r', 1],
+        ['r', 2],
+        ['s', 1],
+      ]);
+    } finally {
+      await a.close();
+      await kysely.destroy();
+    }
   });
 
   it('a lost topics table is a new epoch; rows left of the old one do not block the new offsets', async () => {
