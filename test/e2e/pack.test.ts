@@ -52,6 +52,9 @@ it('npm pack builds dist/ and packs the compiled code, templates, bin, docs and 
     expect(files).toContain(`dist/runtime/${sub}/index.d.ts`);
   }
   expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  // The checkout's package.json keeps its `prepare` (postpack put it back); only the package leaves it out.
+  expect((JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.prepare).toBeTruthy();
+  expect(existsSync(path.join(REPO, '.tmp/package.json.before-pack'))).toBe(false);
 }, 200_000);
 
 it('installs into an empty folder outside the checkout, as a real copy', async () => {
@@ -61,7 +64,10 @@ it('installs into an empty folder outside the checkout, as a real copy', async (
   ok(install, 'npm install <tarball>');
   // backdev's own overrides do not apply where it is a dependency: what it pulls in must suit this Node as is.
   expect(install.stdout + install.stderr).not.toContain('EBADENGINE');
+  // No script of backdev's for npm to ask approval of: the clone's `prepare` is left out of the package.
+  expect(install.stdout + install.stderr).not.toMatch(/install-scripts[^\n]*backdev@/);
   const installed = path.join(tool, 'node_modules/backdev');
+  expect(Object.keys((JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as { scripts: object }).scripts)).not.toContain('prepare');
   expect(lstatSync(installed).isSymbolicLink()).toBe(false);
   expect(existsSync(path.join(installed, 'generators'))).toBe(false);
   expect(readdirSync(installed).sort()).toEqual(['README.md', 'bin', 'dist', 'docs', 'package.json', 'templates']);
@@ -121,6 +127,7 @@ it('the project installs with no lockfile, no engine warnings and one copy of ea
   ok(install, 'npm install');
   // backdev promises Node ≥ 20.19: nothing the project pulls in may ask for more.
   expect(install.stdout + install.stderr).not.toMatch(/EBADENGINE/);
+  expect(install.stdout + install.stderr).not.toMatch(/install-scripts[^\n]*backdev@/);
   const ls = await runCommand('npm', ['ls', 'kysely', 'fastify', '--all', '--parseable'], { cwd: project });
   ok(ls, 'npm ls');
   const copies = [...new Set(ls.stdout.split('\n').filter(Boolean))].map((p) => path.relative(project, p)).sort();
