@@ -118,7 +118,7 @@ describe('migrate', () => {
   it('up, status, down, to zero on the embedded database', async () => {
     // The embedded database even where DATABASE_URL is set (CI): never the shared server's.
     const embedded = { DATABASE_URL: '' };
-    const run = (args: string[]) => backdev(args, dir, embedded);
+    const run = (args: string[]) => backdevInProcess(args, dir, embedded);
     const env = ['migrate'];
     const up = await run([...env, 'up']);
     expect(up.code, up.stderr).toBe(0);
@@ -138,6 +138,7 @@ describe('migrate', () => {
     const unknown = await run([...env, 'to', '9999_nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no migration named');
-    // Nine CLI runs, each starting the embedded database: minutes on a loaded machine, not seconds.
+    // Nine commands in this process (the binary itself is tested in test/cli.test.ts), each opening the
+    // embedded database.
   }, 360_000);
 });
