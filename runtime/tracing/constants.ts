@@ -26,3 +26,37 @@ export interface SpanRecord {
   service: string | null;
   attributes: Record<string, unknown>;
 }
+
+/** The tracer name every span of the runtime is recorded under (`trace.getTracer(TRACER_NAME)`). */
+export const TRACER_NAME = 'backdev';
+
+/**
+ * The broadcast hub's spans (runtime/broadcast/tracing.ts): `publish <topic>` (producer, under the active
+ * span) and `subscribe <topic>` (server, one per subscribe frame, its own trace unless one is active).
+ */
+export const BROADCAST_SPAN = { publish: 'publish', subscribe: 'subscribe' } as const;
+
+/** Attribute keys of the broadcast hub's spans; the `messaging.*` ones follow OpenTelemetry's conventions. */
+export const BROADCAST_ATTRIBUTE = {
+  /** Always `backdev.broadcast`. */
+  system: 'messaging.system',
+  /** `publish` or `subscribe`. */
+  operation: 'messaging.operation.name',
+  /** The topic. */
+  topic: 'messaging.destination.name',
+  /** Publish: the stored message's epoch and offset. Subscribe: the position acknowledged (the `ack` frame). */
+  epoch: 'broadcast.epoch',
+  offset: 'broadcast.offset',
+  /** Subscribe: the position the client resumes from, when it gave one. */
+  resumeEpoch: 'broadcast.resume.epoch',
+  resumeOffset: 'broadcast.resume.offset',
+  /** Subscribe with a position: messages of the history sent before the ack (0 when a gap came instead). */
+  replayed: 'broadcast.replayed',
+  /** Subscribe: the reason of the gap sent instead of (part of) the history (`window`, `epoch`, `bus`); `none` for a resume without one. */
+  gap: 'broadcast.gap',
+  /** Subscribe: `ack`, `forbidden`, `too_many_subscriptions`, `unavailable`, `cancelled` (unsubscribed or disconnected first) or `error`. */
+  outcome: 'broadcast.outcome',
+} as const;
+
+/** The value of `messaging.system` on the broadcast hub's spans. */
+export const BROADCAST_SYSTEM = 'backdev.broadcast';

@@ -4,7 +4,7 @@
  * `schema.operationId`), else `METHOD /route/:template`, and is the active span while the hooks and the
  * handler run, so database and upstream spans land under it.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { w3cPropagator } from './fetch.js';
 
@@ -29,9 +29,38 @@ function operationIdOf(options: RouteOptions): string | undefined {
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
+/** A route's span name and options, the same for each of its requests. */
+interface RouteSpan {
+  method: string;
+  name: string;
+  options: SpanOptions;
+}
+
+function routeSpan(request: FastifyRequest): RouteSpan {
+  // Fastify builds routeOptions anew at each read: read it once.
+  const options = request.routeOptions as unknown as RouteOptions;
+  const route = options?.url;
+  const operationId = operationIdOf(options);
+  const attributes: Record<string, string> = { 'http.request.method': request.method };
+  if (route) attributes['http.route'] = route;
+  if (operationId) attributes['operationId'] = operationId;
+  return { method: request.method, name: operationId ?? `${request.method} ${route ?? '(no route)'}`, options: { kind: SpanKind.SERVER, attributes } };
+}
+
 /** Adds the hooks to `app` itself, not inside an encapsulated plugin, so they cover every route of the app; call it before `app.ready()`. */
 export function registerFastifyTracing(app: FastifyInstance, tracer: () => Tracer): void {
   const traces = new WeakMap<FastifyRequest, RequestTrace>();
+  // By the route's config object (one per route): the name and attributes are worked out once per route,
+  // not per request. The tracer copies the attributes it is given.
+  const routes = new WeakMap<object, RouteSpan>();
+  const spanOf = (request: FastifyRequest): RouteSpan => {
+    const config = request.routeOptions.config as object | undefined;
+    const known = config && routes.get(config);
+    if (known && known.method === request.method) return known;
+    const made = routeSpan(request);
+    if (config) routes.set(config, made);
+    return made;
+  };
   const finish = (t: RequestTrace) => {
     if (t.ended) return;
     t.ended = true;
@@ -39,24 +68,19 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
   };
 
   app.addHook('onRequest', (request, _reply, done) => {
-    const parent = w3cPropagator.extract(ROOT_CONTEXT, request.headers, headerGetter);
-    // Fastify builds routeOptions anew at each read: read it once.
-    const options = request.routeOptions as unknown as RouteOptions;
-    const route = options?.url;
-    const operationId = operationIdOf(options);
-    const attributes: Record<string, string> = { 'http.request.method': request.method };
-    if (route) attributes['http.route'] = route;
-    if (operationId) attributes['operationId'] = operationId;
-    const span = tracer().startSpan(operationId ?? `${request.method} ${route ?? '(no route)'}`, { kind: SpanKind.SERVER, attributes }, parent);
+    const parent = request.headers.traceparent === undefined ? ROOT_CONTEXT : w3cPropagator.extract(ROOT_CONTEXT, request.headers, headerGetter);
+    const { name, options } = spanOf(request);
+    const span = tracer().startSpan(name, options, parent);
     const t: RequestTrace = { span, context: trace.setSpan(parent, span), ended: false };
     traces.set(request, t);
     context.with(t.context, done);
   });
 
-  // The body arrives in the socket's async context: enter the request's again right before the handler.
+  // The body arrives in the socket's async context: enter the request's again right before the handler
+  // (a request without a body is still inside the context onRequest entered).
   app.addHook('preHandler', (request, _reply, done) => {
     const t = traces.get(request);
-    if (t) context.with(t.context, done);
+    if (t && context.active() !== t.context) context.with(t.context, done);
     else done();
   });
 

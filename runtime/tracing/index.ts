@@ -21,18 +21,18 @@
 import { ProxyTracerProvider, context, propagation, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Dialect } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_TRACE_FILE } from './constants.js';
+import { DEFAULT_TRACE_FILE, TRACER_NAME } from './constants.js';
 import { registerFastifyTracing } from './fastify.js';
 import { createTracedFetch, w3cPropagator } from './fetch.js';
-import { JsonlFileExporter } from './file-exporter.js';
+import { JsonlFileSpanProcessor } from './file-exporter.js';
 import { traceDialect, type TraceDialectOptions } from './kysely.js';
 import { failSpan } from './span-error.js';
 
 export { DEFAULT_TRACE_FILE, type SpanRecord } from './constants.js';
-export { JsonlFileExporter, spanToRecord } from './file-exporter.js';
+export { JsonlFileExporter, JsonlFileSpanProcessor, spanToRecord, type JsonlFileSpanProcessorOptions } from './file-exporter.js';
 export { createTracedFetch, tracedFetch, type TracedFetchOptions } from './fetch.js';
 export { statementKind, statementTable, traceDialect, type TraceDialectOptions } from './kysely.js';
 
@@ -86,7 +86,6 @@ export interface Tracing {
 }
 
 const NOOP_TRACER = new ProxyTracerProvider().getTracer('backdev');
-const TRACER_NAME = 'backdev';
 
 export function createTracing(options: TracingOptions = {}): Tracing {
   const env = options.env ?? process.env;
@@ -94,7 +93,8 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   const endpoint = options.otlpEndpoint === null ? undefined : (options.otlpEndpoint ?? env.OTEL_EXPORTER_OTLP_ENDPOINT) || undefined;
   const otlpUrl = endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : undefined;
   const fileOption = options.file ?? (otlpUrl ? false : (env.BACKDEV_TRACE_FILE || DEFAULT_TRACE_FILE));
-  const fileExporter = fileOption === false ? undefined : new JsonlFileExporter(fileOption);
+  const buffer = { flushIntervalMs: options.flushIntervalMs ?? 1000, maxQueueSize: options.maxQueueSize ?? 2048 };
+  const fileProcessor = fileOption === false ? undefined : new JsonlFileSpanProcessor(fileOption, { ...buffer, maxBatchSize: 512 });
   const ratio = options.sampleRatio ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be between 0 and 1 (got ${ratio})`);
 
@@ -107,17 +107,22 @@ export function createTracing(options: TracingOptions = {}): Tracing {
 
   const start = async () => {
     const exporters: SpanExporter[] = [...(options.exporters ?? [])];
-    if (fileExporter) exporters.push(fileExporter);
     if (otlpUrl) {
       // Loaded only when used: most projects write the file.
       const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
       exporters.push(new OTLPTraceExporter({ url: otlpUrl }));
     }
-    const buffer = { scheduledDelayMillis: options.flushIntervalMs ?? 1000, maxQueueSize: options.maxQueueSize ?? 2048 };
     provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': serviceName }),
       sampler: new ParentBasedSampler({ root: ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(ratio) }),
-      spanProcessors: exporters.map((e) => new BatchSpanProcessor(e, { ...buffer, maxExportBatchSize: Math.min(512, buffer.maxQueueSize) })),
+      spanProcessors: [
+        // The file has a processor of its own (file-exporter.ts), cheaper per span than a batch exporter's.
+        ...(fileProcessor ? [fileProcessor] : []),
+        ...exporters.map(
+          (e): SpanProcessor =>
+            new BatchSpanProcessor(e, { scheduledDelayMillis: buffer.flushIntervalMs, maxQueueSize: buffer.maxQueueSize, maxExportBatchSize: Math.min(512, buffer.maxQueueSize) }),
+        ),
+      ],
     });
     tracer = provider.getTracer(TRACER_NAME);
     const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -141,7 +146,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
 
   const self: Tracing = {
     serviceName,
-    file: fileExporter?.file,
+    file: fileProcessor?.file,
     otlpUrl,
     get tracer() {
       return tracer;
