@@ -1,5 +1,5 @@
 /**
- * `npm run bench:broadcast [-- --quick] [-- --clients=1000,5000] [-- --skip-slow | --only-slow]`: fan-out
+ * `npm run bench:broadcast [-- --quick] [-- --clients=1000,5000] [-- --skip-slow | --only-slow] [-- --coalesce=off]`: fan-out
  * throughput and latency of the broadcast hub against a naive `ws` send loop and socket.io 4, all three
  * servers in this process, the load clients in 4 child processes (scripts/lib/bench-broadcast/load-client.ts).
  *
@@ -9,9 +9,14 @@
  * piles up memory); the clients count the messages received in the measurement window and sample the
  * latency (publish timestamp in the payload vs receive time). Reported: medians over the rounds.
  *
+ * The naive server serializes each message once and sends that text to every client with `ws.send`, as the
+ * ws documentation's broadcast does. The hub runs as shipped (default in-memory bus, history kept, resume
+ * on, coalescing on; its clients subscribe with `batch: true` as the client helper does); `--coalesce=off`
+ * runs it without coalescing, to see what that alone is worth.
+ *
  *   bench broadcast-<clients>: <ratio>x naive-ws        (hub deliveries/s ÷ naive deliveries/s)
  *   bench broadcast-<clients>: <ratio>x socket.io
- *   bench broadcast-<clients>-<kind>: <n> deliveries/s, p50 <ms> ms, p99 <ms> ms
+ *   bench broadcast-<clients>-<kind>: <n> deliveries/s, p50 <ms> ms, p99 <ms> ms, ..., <m> messages/frame
  *   bench broadcast-slow: ...                            (scripts/lib/bench-broadcast/slow.ts)
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -40,6 +45,7 @@ const QUEUE_LIMIT = 8 * 1024 * 1024;
 const TOPIC = 'bench.fanout';
 const KINDS = (args.find((a) => a.startsWith('--kinds='))?.slice('--kinds='.length).split(',') ?? ['hub', 'naive', 'socketio']) as ServerKind[];
 const LABEL: Record<ServerKind, string> = { hub: 'hub', naive: 'naive-ws', socketio: 'socket.io' };
+const coalesce = !args.includes('--coalesce=off');
 
 /** A typical change event (~200 bytes as JSON). */
 const payload = (seq: number) => ({
@@ -66,7 +72,7 @@ interface Servers {
 
 async function startServers(): Promise<Servers> {
   const app = Fastify({ logger: false });
-  const hub = createBroadcastHub(); // in-memory bus with its default history: resume on
+  const hub = createBroadcastHub({ coalesce }); // in-memory bus with its default history: resume on
   await hub.register(app, { path: '/ws' });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
@@ -100,9 +106,10 @@ function queued(servers: Servers, kind: ServerKind): number {
   return total;
 }
 
-/** The naive server: one JSON.stringify and one send per client, as hand-written code does. */
+/** The naive server: the message serialized once, then one `ws.send` per client. */
 function naiveBroadcast(wss: WebSocketServer, data: unknown): void {
-  for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(data));
+  const text = JSON.stringify(data);
+  for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(text);
 }
 
 async function publishOne(servers: Servers, kind: ServerKind, seq: number): Promise<void> {
@@ -170,6 +177,8 @@ class LoadProcess {
 
 interface Sample {
   rate: number;
+  /** Messages per WebSocket frame received (above 1: coalesced). */
+  perFrame: number;
   p50: number;
   p99: number;
   gaps: number;
@@ -201,8 +210,9 @@ async function measure(servers: Servers, procs: LoadProcess[], kind: ServerKind)
   for (let i = 0; i < 200 && queued(servers, kind) > 0; i++) await sleep(10);
   await sleep(300);
   const received = reports.reduce((n, r) => n + r!.received, 0);
+  const frames = reports.reduce((n, r) => n + r!.frames, 0);
   const latencies = reports.flatMap((r) => r!.latencies).sort((a, b) => a - b);
-  return { rate: received / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), gaps: reports.reduce((n, r) => n + r!.gaps, 0),
+  return { rate: received / elapsed, perFrame: frames > 0 ? received / frames : 0, p50: percentile(latencies, 50), p99: percentile(latencies, 99), gaps: reports.reduce((n, r) => n + r!.gaps, 0),
     serverCpu: (cpu.user + cpu.system) / 10 / elapsed / 1000,
     clientCpu: reports.reduce((n, r) => n + r!.cpuMs, 0) / 10 / elapsed,
   };
@@ -226,7 +236,7 @@ async function fanOut(servers: Servers, procs: LoadProcess[], clients: number): 
     for (const kind of order) {
       const s = await measure(servers, procs, kind);
       samples[kind].push(s);
-      process.stdout.write(`  round ${round + 1} ${LABEL[kind]}: ${fmtRate(s.rate)} deliveries/s, p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms, CPU server ${s.serverCpu.toFixed(0)}% clients ${s.clientCpu.toFixed(0)}%${s.gaps ? `, ${s.gaps} gaps` : ''}\n`);
+      process.stdout.write(`  round ${round + 1} ${LABEL[kind]}: ${fmtRate(s.rate)} deliveries/s, p50 ${fmtMs(s.p50)} ms, p99 ${fmtMs(s.p99)} ms, CPU server ${s.serverCpu.toFixed(0)}% clients ${s.clientCpu.toFixed(0)}%, ${s.perFrame.toFixed(2)} messages/frame${s.gaps ? `, ${s.gaps} gaps` : ''}\n`);
     }
   }
   await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected')));
@@ -241,7 +251,8 @@ async function fanOut(servers: Servers, procs: LoadProcess[], clients: number): 
     const cost = median(samples[kind].map((s) => (s.serverCpu * 10_000) / s.rate));
     console.log(
       `bench broadcast-${clients}-${LABEL[kind]}: ${fmtRate(med(kind, 'rate'))} deliveries/s, p50 ${fmtMs(med(kind, 'p50'))} ms, p99 ${fmtMs(med(kind, 'p99'))} ms, ` +
-        `server ${cost.toFixed(1)} µs CPU per delivery (CPU: server ${med(kind, 'serverCpu').toFixed(0)}%, clients ${med(kind, 'clientCpu').toFixed(0)}% of one core)`,
+        `server ${cost.toFixed(1)} µs CPU per delivery (CPU: server ${med(kind, 'serverCpu').toFixed(0)}%, clients ${med(kind, 'clientCpu').toFixed(0)}% of one core), ` +
+        `${med(kind, 'perFrame').toFixed(2)} messages/frame`,
     );
   }
 }
@@ -271,7 +282,8 @@ async function slowScenario(): Promise<void> {
 async function main(): Promise<void> {
   console.log(
     `note: ${cpus().length} cores, shared with other work; the servers, the ${PROCESSES} load-client processes and everything else compete for them, so figures vary between runs.` +
-      ` ${quick ? 'Quick run: 1 round of 2 s per kind.' : `${rounds} interleaved rounds of ${windowMs / 1000} s per kind; medians.`}`,
+      ` ${quick ? 'Quick run: 1 round of 2 s per kind.' : `${rounds} interleaved rounds of ${windowMs / 1000} s per kind; medians.`}` +
+      ` Hub coalescing ${coalesce ? 'on' : 'off'}.`,
   );
   if (!onlySlow) {
     const servers = await startServers();

@@ -11,7 +11,7 @@
  * The global `WebSocket` is used when there is one (browsers, Node ≥ 22); otherwise pass a constructor
  * (`import WebSocket from 'ws'`). Nothing here depends on Node.
  */
-import type { AckFrame, ErrorFrame, GapFrame, ServerFrame } from './protocol.js';
+import type { AckFrame, ErrorFrame, GapFrame, MessageFrame, ServerFrame, SubscribeFrame } from './protocol.js';
 
 export type { AckFrame, ErrorFrame, GapFrame, GapReason, MessageFrame } from './protocol.js';
 
@@ -73,6 +73,11 @@ export interface BroadcastClientOptions {
   pingIntervalMs?: number;
   /** Random numbers in [0, 1) for the jitter (tests). */
   random?: () => number;
+  /**
+   * Default true: tells the hub this client takes `batch` frames, so that messages waiting for it go out
+   * several to a frame when it falls behind (each is still delivered on its own, in order, once).
+   */
+  batch?: boolean;
 }
 
 export interface BroadcastClientEvents {
@@ -111,6 +116,7 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
   const reconnect = options.reconnect === false ? undefined : { initialDelayMs: 250, maxDelayMs: 10_000, ...options.reconnect };
   const pingIntervalMs = options.pingIntervalMs ?? 25_000;
   const random = options.random ?? Math.random;
+  const batch = options.batch ?? true;
 
   const topics = new Map<string, Entry>();
   const listeners = new Map<keyof BroadcastClientEvents, Set<(event: never) => void>>();
@@ -132,7 +138,8 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
 
   function sendSubscribe(topic: string, entry: Entry): void {
     const p = entry.position;
-    send(p ? { type: 'subscribe', topic, epoch: p.epoch, offset: p.offset } : { type: 'subscribe', topic });
+    const frame: SubscribeFrame = batch ? { type: 'subscribe', topic, batch } : { type: 'subscribe', topic };
+    send(p ? { ...frame, epoch: p.epoch, offset: p.offset } : frame);
   }
 
   async function connect(): Promise<void> {
@@ -225,6 +232,7 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
 
   function onFrame(frame: ServerFrame): void {
     if (frame.type === 'pong') return;
+    if (frame.type === 'batch') return onBatch(frame.messages);
     if (frame.type === 'error' && frame.topic === undefined) return emit('serverError', frame);
     const entry = topics.get(frame.topic!);
     if (!entry) return; // unsubscribed meanwhile
@@ -257,6 +265,25 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
           }
         } else topics.delete(frame.topic!);
         entry.handlers.onError?.(frame);
+    }
+  }
+
+  /**
+   * The messages of a batch frame, one by one through the same path as separate frames (position,
+   * de-duplication by offset). A handler that throws does not cost the messages after it in the batch.
+   */
+  function onBatch(messages: unknown): void {
+    if (!Array.isArray(messages)) return emit('error', { error: new TypeError('broadcast client: a batch frame without a messages array') });
+    for (const message of messages as MessageFrame[]) {
+      if (typeof message !== 'object' || message === null || message.type !== 'message') {
+        emit('error', { error: new TypeError('broadcast client: a batch frame holds something other than a message') });
+        continue;
+      }
+      try {
+        onFrame(message);
+      } catch (error) {
+        emit('error', { error });
+      }
     }
   }
 

@@ -16,12 +16,14 @@
  */
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Writable } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { AuthError } from '../auth/errors.js';
 import type { AuthRequest, Credentials, SchemeVerifier } from '../auth/schemes.js';
 import type { Bus, BusEvent, BusMessage, Retention } from './bus.js';
 import { createMemoryBus } from './memory-bus.js';
-import { GAP_REASONS, isValidTopic, messageFrameText, parseClientFrame, type ErrorCode, type GapReason, type ServerFrame, type SubscribeFrame } from './protocol.js';
+import { BATCH_FRAME_HEAD, BATCH_FRAME_TAIL, GAP_REASONS, isValidTopic, messageFrameText, parseClientFrame, type ErrorCode, type GapReason, type ServerFrame, type SubscribeFrame } from './protocol.js';
+import { NOOP_HUB_TRACER, loadHubTracer, type HubTracer, type SubscribeTrace } from './tracing.js';
 
 export type { Bus, BusEvent, BusMessage, ReadResult, Retention, TopicPosition } from './bus.js';
 export { DEFAULT_RETENTION } from './bus.js';
@@ -46,7 +48,7 @@ export interface BroadcastHubOptions<P = unknown> {
   authorize?: (principal: P | undefined, topic: string, action: 'subscribe') => boolean | Promise<boolean>;
   /** Interval of WebSocket pings; a peer that has not answered the previous one is terminated. Default 30 s; 0: none. */
   heartbeatMs?: number;
-  /** Per-connection cap on bytes queued for sending (ws `bufferedAmount`). Default 1 MiB. */
+  /** Per-connection cap on bytes queued for sending (the hub's queue and ws `bufferedAmount`). Default 1 MiB. */
   maxBufferedBytes?: number;
   /**
    * What happens to a connection over `maxBufferedBytes`: `drop` (default) stops sending the topic and, once
@@ -67,6 +69,15 @@ export interface BroadcastHubOptions<P = unknown> {
    * suspended as for backpressure. Default 10,000.
    */
   maxPendingPerSubscription?: number;
+  /**
+   * Default true: messages for a connection wait in its queue until the hub's next write to it (connections
+   * are written round-robin, spread over a few event-loop turns, and one whose socket has not flushed what
+   * it was given waits for that), and what waits there goes out in one write: as one `batch` frame to a
+   * client that subscribed with `batch: true` (the client helper does), one frame per message otherwise. So
+   * a burst, or a client that falls behind, costs fewer writes and frames. false: each message is written
+   * to each subscriber's socket at once, in its own frame.
+   */
+  coalesce?: boolean;
 }
 
 export interface BroadcastStats {
@@ -95,8 +106,10 @@ export interface BroadcastStats {
   authRefused: number;
   /** Subscribes refused by `authorize`. */
   forbidden: number;
-  /** Bytes queued for sending over every connection now. */
+  /** Bytes queued for sending over every connection now (the hub's queues and the sockets' buffers). */
   bufferedBytes: number;
+  /** Batch frames sent (each carries several of the messages counted in `messagesSent`). */
+  batchesSent: number;
 }
 
 export type DisconnectCause = 'client' | 'reaped' | 'backpressure' | 'shutdown' | 'protocol';
@@ -171,6 +184,65 @@ export function authenticateWithSchemes(
 }
 
 const OPEN = 1;
+/** Message frames are UTF-8 JSON, sent as text frames. */
+const TEXT = { binary: false } as const;
+/** Largest batch frame built (a single larger message still goes out whole, on its own). */
+const MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * Writing the queued connections is spread over event-loop turns, so that other work (bus messages, client
+ * frames, timers) runs in between and what is published meanwhile joins the queues still to be written: each
+ * turn writes at least 1/FLUSH_TURNS of the connections waiting (a message waits a few turns at most), and
+ * goes on while it has taken less than FLUSH_SLICE_MS.
+ */
+const FLUSH_TURNS = 4;
+const FLUSH_SLICE_MS = 2;
+const BATCH_HEAD = Buffer.from(BATCH_FRAME_HEAD);
+const BATCH_TAIL = Buffer.from(BATCH_FRAME_TAIL);
+const COMMA = Buffer.from(',');
+
+/**
+ * The header of an unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2) of `length` payload bytes,
+ * followed by `extra` bytes of room.
+ */
+function textFrameHeader(length: number, extra = 0): { buffer: Buffer; size: number } {
+  const size = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const buffer = Buffer.allocUnsafe(size + extra);
+  buffer[0] = 0x81; // FIN, opcode 1 (text)
+  if (size === 2) buffer[1] = length;
+  else if (size === 4) {
+    buffer[1] = 126;
+    buffer.writeUInt16BE(length, 2);
+  } else {
+    buffer[1] = 127;
+    buffer.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    buffer.writeUInt32BE(length >>> 0, 6);
+  }
+  return { buffer, size };
+}
+
+/** A whole WebSocket text frame around `payload`: built once per message, written as is to every subscriber. */
+function wireFrame(payload: string): Buffer {
+  const length = Buffer.byteLength(payload);
+  const { buffer, size } = textFrameHeader(length, length);
+  buffer.write(payload, size, 'utf8');
+  return buffer;
+}
+
+/** The payload (the message frame's JSON) of a frame made by `wireFrame`. */
+function payloadOf(wire: Buffer): Buffer {
+  const len7 = wire[1]! & 0x7f;
+  return wire.subarray(len7 < 126 ? 2 : len7 === 126 ? 4 : 10);
+}
+
+/**
+ * The socket under `ws` when frames may be written to it directly, interleaved with what ws itself writes:
+ * no extension negotiated (with permessage-deflate ws may hold frames back while compressing), so ws writes
+ * every frame at once, in call order. Undefined otherwise: then everything goes through `ws.send`.
+ */
+function directSocket(ws: WebSocket): Writable | undefined {
+  const socket = (ws as unknown as { _socket?: Writable })._socket;
+  return ws.extensions === '' && socket && typeof socket.write === 'function' && typeof socket.cork === 'function' ? socket : undefined;
+}
 
 interface PendingGap {
   gap: { epoch: string; offset: number; reason: GapReason };
@@ -194,6 +266,19 @@ interface Connection<P> {
   drainTimer: ReturnType<typeof setInterval> | undefined;
   closeTimer: ReturnType<typeof setTimeout> | undefined;
   closed: Promise<void>;
+  /** The client said `batch: true` on a subscribe: several waiting messages may go out as one batch frame. */
+  batch: boolean;
+  /** Message frames waiting for the next write (with `coalesce`), and their size. */
+  queue: Buffer[];
+  queuedBytes: number;
+  /** In the hub's list of connections to write to. */
+  scheduled: boolean;
+  /** Waiting for the socket to flush what it was given before the queue is written. */
+  held: boolean;
+  /** Passed with every write: a held connection is written to again once its socket flushed. */
+  readonly onWritten: () => void;
+  /** Where prebuilt frames are written (see `directSocket`); undefined: through `ws.send`. */
+  readonly socket: Writable | undefined;
 }
 
 interface Subscription<P> {
@@ -237,6 +322,8 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
   const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   const pageSize = options.readPageSize ?? 1000;
   const maxPending = options.maxPendingPerSubscription ?? 10_000;
+  const coalesce = options.coalesce ?? true;
+  if (typeof coalesce !== 'boolean') throw new TypeError('broadcast hub: coalesce must be a boolean');
   if (policy !== 'drop' && policy !== 'close') throw new TypeError(`broadcast hub: backpressure must be drop or close, not ${String(policy)}`);
   for (const [name, value] of Object.entries({ heartbeatMs, maxBufferedBytes: cap, maxSubscriptionsPerConnection: maxSubs, maxFrameBytes, closeTimeoutMs, readPageSize: pageSize, maxPendingPerSubscription: maxPending })) {
     if (!(Number.isFinite(value) && value >= 0) || (name !== 'heartbeatMs' && value === 0)) throw new TypeError(`broadcast hub: ${name} must be a positive number`);
@@ -244,6 +331,8 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
   /** Control frames (acks, gaps, pongs, errors) are never dropped; a peer that lets even those pile up is cut off. */
   const hardCap = cap * 2 + 64 * 1024;
   const lowWater = Math.floor(cap / 4);
+  /** With `coalesce`: a connection whose socket holds more than this unflushed waits before its next write. */
+  const holdBytes = Math.min(16 * 1024, lowWater);
 
   const connections = new Set<Connection<P>>();
   const topics = new Map<string, TopicState<P>>();
@@ -258,6 +347,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     backpressureCloses: 0,
     authRefused: 0,
     forbidden: 0,
+    batchesSent: 0,
     gaps: Object.fromEntries(GAP_REASONS.map((r) => [r, 0])) as Record<GapReason, number>,
   };
   let nextId = 1;
@@ -268,6 +358,8 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
   let offBus: (() => void) | undefined;
   let offBusEvents: (() => void) | undefined;
   let log: FastifyInstance['log'] | undefined;
+  /** Spans of publishes and subscribes (tracing.ts); records only while a tracer provider is registered. */
+  let hubTracer: HubTracer = NOOP_HUB_TRACER;
 
   function emit<E extends keyof BroadcastHubEvents<P>>(event: E, payload: BroadcastHubEvents<P>[E]): void {
     const set = listeners.get(event);
@@ -289,13 +381,20 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
 
   // ---- sending ----------------------------------------------------------------------------------------
 
+  /** Bytes waiting for a connection: in the hub's queue and in the socket's buffer. */
+  function pendingBytes(conn: Connection<P>): number {
+    return conn.ws.bufferedAmount + conn.queuedBytes;
+  }
+
   function sendControl(conn: Connection<P>, frame: ServerFrame): void {
     if (conn.closing || conn.ws.readyState !== OPEN) return;
-    if (conn.ws.bufferedAmount > hardCap) {
+    if (pendingBytes(conn) > hardCap) {
       closeConnection(conn, 1013, 'backpressure', 'backpressure');
       return;
     }
-    conn.ws.send(JSON.stringify(frame));
+    // Acks, gaps and errors come after the messages queued before them; a pong need not wait for those.
+    if (frame.type !== 'pong') flushConnection(conn);
+    conn.ws.send(JSON.stringify(frame), conn.onWritten);
   }
 
   function sendError(conn: Connection<P>, code: ErrorCode, message: string, topic?: string): void {
@@ -306,7 +405,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
   function sendMessage(sub: Subscription<P>, message: BusMessage, frame: Buffer): boolean {
     const { conn } = sub;
     if (sub.cancelled || conn.closing || conn.ws.readyState !== OPEN) return false;
-    if (conn.ws.bufferedAmount > cap) {
+    if (pendingBytes(conn) > cap) {
       if (policy === 'close') {
         counters.backpressureCloses++;
         closeConnection(conn, 1013, 'backpressure', 'backpressure');
@@ -315,7 +414,9 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       }
       return false;
     }
-    conn.ws.send(frame, { binary: false });
+    if (coalesce) enqueue(conn, frame);
+    else if (conn.socket) conn.socket.write(frame);
+    else conn.ws.send(payloadOf(frame), TEXT);
     sub.epoch = message.epoch;
     sub.lastSent = message.offset;
     counters.messagesSent++;
@@ -329,7 +430,129 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     sendControl(sub.conn, { type: 'gap', topic: sub.topic, epoch, offset, reason });
   }
 
-  const frameOf = (m: BusMessage) => Buffer.from(messageFrameText(m.topic, m.epoch, m.offset, m.data));
+  const frameOf = (m: BusMessage) => wireFrame(messageFrameText(m.topic, m.epoch, m.offset, m.data));
+
+  // ---- coalescing: a queue per connection, written round-robin ----------------------------------------
+
+  /** Connections with queued frames, in the order they are written to; `flushHead`: the next one. */
+  let flushList: Connection<P>[] = [];
+  let flushHead = 0;
+  let flushTimer: ReturnType<typeof setImmediate> | undefined;
+
+  function enqueue(conn: Connection<P>, frame: Buffer): void {
+    conn.queue.push(frame);
+    conn.queuedBytes += frame.length;
+    // A long burst (a replay, say) is written as it grows, unless the socket is still full.
+    if (conn.queuedBytes >= MAX_BATCH_BYTES && !conn.held && conn.ws.bufferedAmount <= holdBytes) flushConnection(conn);
+    else if (!conn.scheduled && !conn.held) schedule(conn);
+  }
+
+  function schedule(conn: Connection<P>): void {
+    conn.scheduled = true;
+    flushList.push(conn);
+    flushTimer ??= setImmediate(flushSome);
+  }
+
+  /**
+   * Writes the queued connections in turn (see FLUSH_TURNS), then lets the event loop run and goes on at the
+   * next turn. Whatever is published meanwhile joins the queues of the connections not yet written to, which
+   * then get it in the same write.
+   */
+  function flushSome(): void {
+    flushTimer = undefined;
+    const deadline = performance.now() + FLUSH_SLICE_MS;
+    // At least a share of the waiting connections per turn, so that a message waits a few turns at most.
+    const quota = Math.ceil((flushList.length - flushHead) / FLUSH_TURNS);
+    let visited = 0;
+    while (flushHead < flushList.length) {
+      const conn = flushList[flushHead++]!;
+      conn.scheduled = false;
+      visited++;
+      if (conn.closing) continue;
+      if (conn.ws.bufferedAmount > holdBytes) {
+        conn.held = true; // rescheduled by onWritten once the socket flushed
+        continue;
+      }
+      flushConnection(conn);
+      if (visited >= quota && visited % 32 === 0 && performance.now() > deadline) break;
+    }
+    if (flushHead < flushList.length) {
+      if (flushHead >= 1024) {
+        flushList = flushList.slice(flushHead);
+        flushHead = 0;
+      }
+      flushTimer = setImmediate(flushSome);
+    } else {
+      flushList = [];
+      flushHead = 0;
+    }
+  }
+
+  function wroteTo(conn: Connection<P>): void {
+    if (!conn.held || conn.closing || conn.ws.bufferedAmount > holdBytes) return;
+    conn.held = false;
+    if (conn.queue.length > 0 && !conn.scheduled) schedule(conn);
+  }
+
+  /**
+   * Writes the connection's queue now, in one write: for a client that takes batches, runs of messages as
+   * batch frames (each ≤ MAX_BATCH_BYTES), else frame by frame. A batch frame is written as its header, the
+   * messages' own buffers (shared by every subscriber, not copied) and the commas between them.
+   */
+  function flushConnection(conn: Connection<P>): void {
+    const queue = conn.queue;
+    if (queue.length === 0) return;
+    conn.queue = [];
+    conn.queuedBytes = 0;
+    if (conn.closing || conn.ws.readyState !== OPEN) return;
+    const { socket } = conn;
+    if (!socket) return sendQueued(conn, queue);
+    socket.cork();
+    let start = 0;
+    while (start < queue.length) {
+      let end = start + 1;
+      if (conn.batch) {
+        let size = BATCH_HEAD.length + BATCH_TAIL.length + payloadOf(queue[start]!).length;
+        for (let next; end < queue.length && size + 1 + (next = payloadOf(queue[end]!).length) <= MAX_BATCH_BYTES; end++) size += 1 + next;
+        if (end - start > 1) {
+          const { buffer, size: headerSize } = textFrameHeader(size, BATCH_HEAD.length);
+          BATCH_HEAD.copy(buffer, headerSize);
+          socket.write(buffer);
+          for (let i = start; i < end; i++) {
+            if (i > start) socket.write(COMMA);
+            socket.write(payloadOf(queue[i]!));
+          }
+          socket.write(BATCH_TAIL, end === queue.length ? conn.onWritten : undefined);
+          counters.batchesSent++;
+          start = end;
+          continue;
+        }
+      }
+      socket.write(queue[start]!, end === queue.length ? conn.onWritten : undefined);
+      start = end;
+    }
+    socket.uncork();
+  }
+
+  /** `flushConnection` through `ws.send` (an extension negotiated): batch frames are built as one buffer. */
+  function sendQueued(conn: Connection<P>, queue: readonly Buffer[]): void {
+    const payloads = queue.map(payloadOf);
+    let start = 0;
+    while (start < payloads.length) {
+      let end = start + 1;
+      let size = BATCH_HEAD.length + BATCH_TAIL.length + payloads[start]!.length;
+      if (conn.batch) while (end < payloads.length && size + 1 + payloads[end]!.length <= MAX_BATCH_BYTES) size += 1 + payloads[end++]!.length;
+      if (end - start === 1) conn.ws.send(payloads[start]!, TEXT, conn.onWritten);
+      else {
+        const parts: Buffer[] = [BATCH_HEAD];
+        for (let i = start; i < end; i++) parts.push(...(i > start ? [COMMA, payloads[i]!] : [payloads[i]!]));
+        parts.push(BATCH_TAIL);
+        conn.ws.send(Buffer.concat(parts, size), TEXT, conn.onWritten);
+        counters.batchesSent++;
+      }
+      start = end;
+    }
+  }
 
   // ---- backpressure -----------------------------------------------------------------------------------
 
@@ -341,7 +564,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     if (conn.drainTimer) return;
     conn.drainTimer = setInterval(() => {
       if (conn.closing) return stopDrainWatch(conn);
-      if (conn.ws.bufferedAmount > lowWater) return;
+      if (pendingBytes(conn) > lowWater) return;
       stopDrainWatch(conn);
       const dropped = [...conn.dropped];
       conn.dropped.clear();
@@ -513,12 +736,16 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     }
   }
 
-  async function subscribe(conn: Connection<P>, frame: SubscribeFrame): Promise<void> {
+  async function subscribe(conn: Connection<P>, frame: SubscribeFrame, trace: SubscribeTrace): Promise<void> {
     const { topic } = frame;
     const previous = conn.subs.get(topic);
-    if (!previous && conn.subs.size >= maxSubs) return sendError(conn, 'too_many_subscriptions', `at most ${maxSubs} subscriptions per connection`, topic);
+    if (!previous && conn.subs.size >= maxSubs) {
+      trace.refused('too_many_subscriptions');
+      return sendError(conn, 'too_many_subscriptions', `at most ${maxSubs} subscriptions per connection`, topic);
+    }
     if (previous) removeSubscription(previous);
     conn.dropped.delete(topic);
+    if (frame.batch === true) conn.batch = true;
     const sub: Subscription<P> = { conn, topic, state: undefined, epoch: '', lastSent: 0, pending: [], cancelled: false };
     conn.subs.set(topic, sub);
 
@@ -533,6 +760,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       if (allowed !== true) {
         removeSubscription(sub);
         counters.forbidden++;
+        trace.refused('forbidden');
         return sendError(conn, 'forbidden', 'not allowed to subscribe to this topic', topic);
       }
     }
@@ -545,6 +773,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       if (!sub.cancelled) {
         removeSubscription(sub);
         emit('error', { error, during: `reading the position of ${topic}` });
+        trace.refused('unavailable', error);
         sendError(conn, 'unavailable', 'the topic cannot be read right now; try again', topic);
       }
       return;
@@ -563,12 +792,14 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     if (frame.epoch !== undefined && frame.offset !== undefined) {
       counters.resumes++;
       if (frame.epoch !== state.epoch || frame.offset > target) {
+        trace.gap('epoch');
         sendGap(sub, state.epoch, target, 'epoch');
         emit('gap', { topic, reason: 'epoch', subscribers: 1 });
       } else {
-        const lost = await replay(sub, frame.offset, target);
+        const lost = await replay(sub, frame.offset, target, trace);
         if (sub.cancelled) return;
         if (lost) {
+          trace.gap(lost);
           sendGap(sub, state.epoch, target, lost);
           emit('gap', { topic, reason: lost, subscribers: 1 });
         } else counters.resumesOk++;
@@ -580,15 +811,18 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     sub.pending = null;
     for (const item of pending) {
       if (sub.cancelled) return;
-      if (isGap(item)) sendGap(sub, item.gap.epoch, item.gap.offset, item.gap.reason);
-      else if (item.message.epoch !== sub.epoch || item.message.offset > sub.lastSent) sendMessage(sub, item.message, item.frame);
+      if (isGap(item)) {
+        trace.gap(item.gap.reason);
+        sendGap(sub, item.gap.epoch, item.gap.offset, item.gap.reason);
+      } else if (item.message.epoch !== sub.epoch || item.message.offset > sub.lastSent) sendMessage(sub, item.message, item.frame);
     }
     if (sub.cancelled) return;
+    trace.acked(sub.epoch, sub.lastSent);
     sendControl(conn, { type: 'ack', topic, epoch: sub.epoch, offset: sub.lastSent });
   }
 
   /** Sends the topic's history after `from` up to `target`; the gap reason when it cannot. */
-  async function replay(sub: Subscription<P>, from: number, target: number): Promise<GapReason | undefined> {
+  async function replay(sub: Subscription<P>, from: number, target: number, trace: SubscribeTrace): Promise<GapReason | undefined> {
     let after = from;
     const epoch = sub.epoch;
     while (after < target) {
@@ -607,6 +841,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
         if (m.offset !== after + 1) return 'bus';
         if (!sendMessage(sub, m, frameOf(m))) return undefined; // suspended or closing: the client resumes later
         after = m.offset;
+        trace.replayed(after - from);
       }
     }
     return undefined;
@@ -616,6 +851,10 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
 
   function closeConnection(conn: Connection<P>, code: number, reason: string, cause: DisconnectCause): Promise<void> {
     if (conn.closing) return conn.closed;
+    // What was queued before the close goes out before it, except to a peer cut off for not reading.
+    if (cause !== 'backpressure') flushConnection(conn);
+    conn.queue = [];
+    conn.queuedBytes = 0;
     conn.closing = true;
     conn.cause = cause;
     for (const sub of [...conn.subs.values()]) removeSubscription(sub);
@@ -644,6 +883,13 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       drainTimer: undefined,
       closeTimer: undefined,
       closed: new Promise<void>((resolve) => (resolveClosed = resolve)),
+      batch: false,
+      queue: [],
+      queuedBytes: 0,
+      scheduled: false,
+      held: false,
+      onWritten: () => wroteTo(conn),
+      socket: directSocket(ws),
     };
     connections.add(conn);
     ws.on('pong', () => {
@@ -671,7 +917,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
           return;
         }
         case 'subscribe':
-          subscribe(conn, frame).catch((error: unknown) => {
+          hubTracer.subscribe(frame.topic, frame, (trace) => subscribe(conn, frame, trace)).catch((error: unknown) => {
             emit('error', { error, during: `subscribing to ${frame.topic}` });
             sendError(conn, 'internal', 'the subscription failed', frame.topic);
           });
@@ -680,6 +926,8 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     ws.on('close', (code: number) => {
       connections.delete(conn);
       conn.closing = true;
+      conn.queue = [];
+      conn.queuedBytes = 0;
       for (const sub of [...conn.subs.values()]) removeSubscription(sub);
       stopDrainWatch(conn);
       if (conn.closeTimer) clearTimeout(conn.closeTimer);
@@ -771,6 +1019,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     start() {
       if (closing) return Promise.reject(new Error('broadcast hub: closed'));
       started ??= (async () => {
+        hubTracer = await loadHubTracer();
         offBusEvents = bus.onEvent((event) => {
           emit('bus', event);
           if (event.type === 'up') void recheckTopics();
@@ -792,6 +1041,10 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
         if (heartbeat) clearInterval(heartbeat);
         await Promise.all([...connections].map((conn) => closeConnection(conn, 1001, 'server shutting down', 'shutdown')));
         running = false;
+        if (flushTimer) clearImmediate(flushTimer);
+        flushTimer = undefined;
+        flushList = [];
+        flushHead = 0;
         offBus?.();
         offBusEvents?.();
         topics.clear();
@@ -806,7 +1059,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       if (!running) throw new Error('broadcast hub: not started');
       const text = JSON.stringify(data);
       if (text === undefined) throw new TypeError('broadcast hub: data must be serializable as JSON');
-      const message = await bus.publish(topic, text);
+      const message = await hubTracer.publish(topic, () => bus.publish(topic, text));
       counters.published++;
       return message;
     },
@@ -816,7 +1069,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       let bufferedBytes = 0;
       for (const conn of connections) {
         subscriptions += conn.subs.size;
-        bufferedBytes += conn.ws.bufferedAmount;
+        bufferedBytes += pendingBytes(conn);
       }
       return { ...counters, gaps: { ...counters.gaps }, connections: connections.size, subscriptions, topics: topics.size, bufferedBytes };
     },

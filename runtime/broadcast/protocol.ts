@@ -25,6 +25,11 @@ export interface SubscribeFrame {
   /** With `offset`: resume after this position (both or neither). */
   epoch?: string;
   offset?: number;
+  /**
+   * The client understands `batch` frames: from then on the hub may send several messages waiting for this
+   * connection (of any topic) as one batch frame. Without it, every message comes in its own frame.
+   */
+  batch?: boolean;
 }
 export interface UnsubscribeFrame {
   type: 'unsubscribe';
@@ -64,6 +69,15 @@ export interface GapFrame {
   offset: number;
   reason: GapReason;
 }
+/**
+ * Several messages in one frame, in the order they would have come one by one (for connections whose client
+ * said `batch: true` on a subscribe). Each element is exactly a `message` frame; handle them in order as if
+ * they had arrived separately. Acks, gaps, errors and pongs are never inside a batch.
+ */
+export interface BatchFrame {
+  type: 'batch';
+  messages: MessageFrame[];
+}
 export interface ErrorFrame {
   type: 'error';
   code: ErrorCode;
@@ -74,7 +88,7 @@ export interface PongFrame {
   type: 'pong';
   id?: string | number;
 }
-export type ServerFrame = AckFrame | MessageFrame | GapFrame | ErrorFrame | PongFrame;
+export type ServerFrame = AckFrame | MessageFrame | BatchFrame | GapFrame | ErrorFrame | PongFrame;
 
 /** Longest topic name accepted. */
 export const MAX_TOPIC_LENGTH = 200;
@@ -104,11 +118,13 @@ export function parseClientFrame(text: string): ClientFrame | { invalid: string;
       return { type: 'unsubscribe', topic: frame.topic };
     case 'subscribe': {
       if (!isValidTopic(frame.topic)) return { invalid: `topic must be a string of 1 to ${MAX_TOPIC_LENGTH} characters` };
-      const { topic, epoch, offset } = frame;
-      if (epoch === undefined && offset === undefined) return { type: 'subscribe', topic };
+      const { topic, epoch, offset, batch } = frame;
+      if (batch !== undefined && typeof batch !== 'boolean') return { invalid: 'batch must be a boolean', topic };
+      const subscribe: SubscribeFrame = batch === true ? { type: 'subscribe', topic, batch } : { type: 'subscribe', topic };
+      if (epoch === undefined && offset === undefined) return subscribe;
       if (typeof epoch !== 'string' || epoch.length === 0 || epoch.length > 200) return { invalid: 'epoch must be a non-empty string, given with offset', topic };
       if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return { invalid: 'offset must be a non-negative integer, given with epoch', topic };
-      return { type: 'subscribe', topic, epoch, offset };
+      return { ...subscribe, epoch, offset };
     }
     default:
       return { invalid: 'type must be subscribe, unsubscribe or ping' };
@@ -119,3 +135,7 @@ export function parseClientFrame(text: string): ClientFrame | { invalid: string;
 export function messageFrameText(topic: string, epoch: string, offset: number, data: string): string {
   return `{"type":"message","topic":${JSON.stringify(topic)},"epoch":${JSON.stringify(epoch)},"offset":${offset},"data":${data}}`;
 }
+
+/** How a batch frame's text starts and ends around its message frames (joined by `,`). */
+export const BATCH_FRAME_HEAD = '{"type":"batch","messages":[';
+export const BATCH_FRAME_TAIL = ']}';

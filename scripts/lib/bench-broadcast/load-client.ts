@@ -2,10 +2,12 @@
  * A load-client process of `npm run bench:broadcast` (forked, driven over IPC): holds its share of the
  * WebSocket clients of each server kind, counts the messages they receive during a measurement window and
  * samples the latency (the publish timestamp in the payload against the receive time, both wall clock).
+ * The hub's clients subscribe with `batch: true`, as the client helper does: each message of a batch frame
+ * counts as one delivery, with its own latency, exactly as if it had come in its own frame.
  *
  *   parent → { cmd: 'connect', kind, url, count, topic }   reply { cmd: 'connected', kind }
  *   parent → { cmd: 'measure', kind }                       (resets the counters of that kind)
- *   parent → { cmd: 'report', kind }                        reply { cmd: 'report', kind, received, gaps, latencies }
+ *   parent → { cmd: 'report', kind }                        reply { cmd: 'report', kind, received, frames, gaps, latencies }
  *   parent → { cmd: 'disconnect' }                          reply { cmd: 'disconnected' }
  */
 import WebSocket from 'ws';
@@ -21,7 +23,7 @@ export type ToClient =
 
 export type FromClient =
   | { cmd: 'connected'; kind: ServerKind }
-  | { cmd: 'report'; kind: ServerKind; received: number; gaps: number; latencies: number[]; cpuMs: number }
+  | { cmd: 'report'; kind: ServerKind; received: number; frames: number; gaps: number; latencies: number[]; cpuMs: number }
   | { cmd: 'disconnected' }
   | { cmd: 'error'; message: string };
 
@@ -34,6 +36,8 @@ const MAX_SAMPLES = 20_000;
 interface Counter {
   measuring: boolean;
   received: number;
+  /** WebSocket frames that carried messages (a batch frame counts once). */
+  frames: number;
   gaps: number;
   seen: number;
   samples: number[];
@@ -45,7 +49,7 @@ const sockets: Array<{ close(): void }> = [];
 
 function counter(kind: ServerKind): Counter {
   let c = counters.get(kind);
-  if (!c) counters.set(kind, (c = { measuring: false, received: 0, gaps: 0, seen: 0, samples: [], cpu: process.cpuUsage() }));
+  if (!c) counters.set(kind, (c = { measuring: false, received: 0, frames: 0, gaps: 0, seen: 0, samples: [], cpu: process.cpuUsage() }));
   return c;
 }
 
@@ -79,17 +83,24 @@ function openWs(kind: 'hub' | 'naive', url: string, topic: string): Promise<void
     ws.on('error', reject);
     ws.on('open', () => {
       if (kind === 'naive') resolve();
-      else ws.send(JSON.stringify({ type: 'subscribe', topic }));
+      else ws.send(JSON.stringify({ type: 'subscribe', topic, batch: true }));
     });
     ws.on('message', (raw) => {
-      const frame = JSON.parse(String(raw)) as { type: string; data?: { t: number }; t?: number; epoch?: string; offset?: number };
-      if (kind === 'naive') return record(c, frame.t!);
-      if (frame.type === 'message') record(c, frame.data!.t);
+      const frame = JSON.parse(String(raw)) as { type: string; data?: { t: number }; messages?: Array<{ data: { t: number } }>; t?: number; epoch?: string; offset?: number };
+      if (kind === 'naive') {
+        if (c.measuring) c.frames++;
+        return record(c, frame.t!);
+      }
+      if (frame.type === 'message' || frame.type === 'batch') {
+        if (c.measuring) c.frames++;
+        if (frame.type === 'message') record(c, frame.data!.t);
+        else for (const m of frame.messages!) record(c, m.data.t);
+      }
       else if (frame.type === 'ack') resolve();
       else if (frame.type === 'gap') {
         // As a real client does: resume from the position in the gap (backpressure) .
         c.gaps++;
-        ws.send(JSON.stringify({ type: 'subscribe', topic, epoch: frame.epoch, offset: frame.offset }));
+        ws.send(JSON.stringify({ type: 'subscribe', topic, batch: true, epoch: frame.epoch, offset: frame.offset }));
       }
     });
   });
@@ -102,7 +113,10 @@ function openSocketIo(url: string): Promise<void> {
     sockets.push({ close: () => socket.disconnect() });
     socket.on('connect_error', reject);
     socket.on('connect', () => resolve());
-    socket.on('m', (payload: { t: number }) => record(c, payload.t));
+    socket.on('m', (payload: { t: number }) => {
+      if (c.measuring) c.frames++;
+      record(c, payload.t);
+    });
   });
 }
 
@@ -119,14 +133,14 @@ process.on('message', (message: ToClient) => {
           return send({ cmd: 'connected', kind: message.kind });
         case 'measure': {
           const c = counter(message.kind);
-          Object.assign(c, { measuring: true, received: 0, gaps: 0, seen: 0, samples: [], cpu: process.cpuUsage() });
+          Object.assign(c, { measuring: true, received: 0, frames: 0, gaps: 0, seen: 0, samples: [], cpu: process.cpuUsage() });
           return;
         }
         case 'report': {
           const c = counter(message.kind);
           c.measuring = false;
           const cpu = process.cpuUsage(c.cpu);
-          return send({ cmd: 'report', kind: message.kind, received: c.received, gaps: c.gaps, latencies: c.samples, cpuMs: (cpu.user + cpu.system) / 1000 });
+          return send({ cmd: 'report', kind: message.kind, received: c.received, frames: c.frames, gaps: c.gaps, latencies: c.samples, cpuMs: (cpu.user + cpu.system) / 1000 });
         }
         case 'disconnect':
           for (const s of sockets.splice(0)) s.close();

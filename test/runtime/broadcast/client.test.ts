@@ -193,6 +193,103 @@ describe('broadcast client', () => {
     expect(acks).toBe(1);
   });
 
+  it('delivers the messages of a batch frame one by one, in order, through the same position and de-duplication', async () => {
+    // A bare server that answers the subscribe with an ack, then a batch (with a repeat, a topic the client does
+    // not have, and a malformed element), a repeat on its own, and one more message.
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    await new Promise((resolve) => server.once('listening', resolve));
+    const subscribeFrames: unknown[] = [];
+    const m = (topic: string, offset: number) => ({ type: 'message', topic, epoch: 'e', offset, data: { i: offset } });
+    server.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { type: string; topic: string };
+        if (frame.type !== 'subscribe') return;
+        subscribeFrames.push(frame);
+        socket.send(JSON.stringify({ type: 'ack', topic: 'feed', epoch: 'e', offset: 0 }));
+        socket.send(JSON.stringify({ type: 'batch', messages: [m('feed', 1), m('feed', 2), m('feed', 2), m('nobody', 7), { type: 'gap' }, m('feed', 3)] }));
+        socket.send(JSON.stringify(m('feed', 3)));
+        socket.send(JSON.stringify({ type: 'batch', messages: [m('feed', 4)] }));
+      });
+    });
+    const { port } = server.address() as { port: number };
+    const client = createBroadcastClient<Topics>({ url: `ws://127.0.0.1:${port}`, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+    cleanups.push(() => client.close());
+    const errors: unknown[] = [];
+    client.on('error', (e) => errors.push(e.error));
+    const got: Array<[number, number]> = [];
+    client.subscribe('feed', { onMessage: (data, meta) => got.push([meta.offset, data.i]) });
+    await until(() => got.length === 4, 'four messages');
+    await sleep(20);
+    expect(got).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    expect(client.position('feed')).toEqual({ epoch: 'e', offset: 4 });
+    expect(subscribeFrames).toEqual([{ type: 'subscribe', topic: 'feed', batch: true }]);
+    expect(errors).toHaveLength(1); // the element that was not a message
+  });
+
+  it('goes on with the rest of a batch when a handler throws', async () => {
+    const served = await setup();
+    const got: number[] = [];
+    const errors: unknown[] = [];
+    served.client.on('error', (e) => errors.push(e.error));
+    let acked = false;
+    served.client.subscribe('feed', {
+      onMessage: (d) => {
+        got.push(d.i);
+        if (d.i === 2) throw new Error('handler failed');
+      },
+      onAck: () => (acked = true),
+    });
+    await until(() => acked, 'the ack');
+    await Promise.all(range(1, 5).map((i) => served.hub.publish('feed', { i }))); // one turn: one batch frame
+    await until(() => got.length === 5, 'five messages');
+    expect(got).toEqual(range(1, 5));
+    expect(served.hub.stats().batchesSent).toBe(1);
+    expect(errors).toEqual([new Error('handler failed')]);
+  });
+
+  it('resumes exactly once and in order with batching on, bursts coming as batch frames before and after the drop', async () => {
+    const served = await setup();
+    const { hub, client } = served;
+    const got: number[] = [];
+    const gaps: GapFrame[] = [];
+    let acks = 0;
+    client.subscribe('feed', { onMessage: (d, meta) => got.push(meta.offset), onGap: (g) => gaps.push(g), onAck: () => acks++ });
+    await until(() => acks === 1, 'the ack');
+    const burst = (from: number, to: number) => Promise.all(range(from, to).map((i) => hub.publish('feed', { i })));
+    await burst(1, 40);
+    await until(() => got.length === 40, 'the first burst');
+    const batchesBefore = hub.stats().batchesSent;
+    expect(batchesBefore).toBeGreaterThan(0);
+    dropAll(served);
+    await burst(41, 300); // missed: replayed from the history on the next connection
+    await until(() => acks === 2, 'the ack after reconnecting');
+    const live = burst(301, 400);
+    await burst(401, 500);
+    await live;
+    await until(() => got.length >= 500, 'every message');
+    await sleep(30);
+    expect(got).toEqual(range(1, 500));
+    expect(gaps).toEqual([]);
+    expect(hub.stats().batchesSent).toBeGreaterThan(batchesBefore); // the replay and the live bursts came batched too
+    expect(hub.stats()).toMatchObject({ resumes: 1, resumesOk: 1 });
+  });
+
+  it('asks for no batch frames with batch: false', async () => {
+    const served = await serve();
+    cleanups.push(() => served.app.close());
+    const client = createBroadcastClient<Topics>({ url: served.url, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false, batch: false });
+    cleanups.push(() => client.close());
+    const got: number[] = [];
+    let acked = false;
+    client.subscribe('feed', { onMessage: (d) => got.push(d.i), onAck: () => (acked = true) });
+    await until(() => acked, 'the ack');
+    await Promise.all(range(1, 30).map((i) => served.hub.publish('feed', { i })));
+    await until(() => got.length === 30, 'thirty messages');
+    expect(got).toEqual(range(1, 30));
+    expect(served.hub.stats().batchesSent).toBe(0);
+  });
+
   it('types each topic by the payload map', () => {
     const client = createBroadcastClient<Topics>({ url: 'ws://127.0.0.1:9/ws', WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
     client.on('error', () => {});

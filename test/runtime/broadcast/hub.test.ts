@@ -3,12 +3,14 @@
  * exactly once and in order, gaps (window, epoch, bus, backpressure), heartbeats, shutdown, authentication
  * and authorization.
  */
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientOptions } from 'ws';
 import { AuthError } from '../../../runtime/auth/errors.js';
 import { bearerScheme } from '../../../runtime/auth/schemes.js';
 import type { Bus, BusEvent, BusMessage } from '../../../runtime/broadcast/bus.js';
-import { authenticateWithSchemes, createMemoryBus, createMemoryStore } from '../../../runtime/broadcast/index.js';
+import { authenticateWithSchemes, createBroadcastHub, createMemoryBus, createMemoryStore } from '../../../runtime/broadcast/index.js';
 import type { MessageFrame } from '../../../runtime/broadcast/protocol.js';
 import { Peer, range, serve, sleep, type Served } from './helpers.js';
 
@@ -392,6 +394,131 @@ describe('backpressure', () => {
     await sleep(20);
     expect(served.hub.stats().connections).toBe(0);
   });
+});
+
+describe('coalescing', () => {
+  /** The message frames a peer got, in order, batches unpacked. */
+  const delivered = (p: Peer, topic: string) =>
+    p.frames.flatMap((f) => (f.type === 'batch' ? f.messages : f.type === 'message' ? [f] : [])).filter((m) => m.topic === topic);
+  const pause = (p: Peer) => (p.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  const resume = (p: Peer) => (p.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+
+  it('sends the messages waiting for a connection as one batch frame, in order, only to clients that asked', async () => {
+    const { hub, url } = await server();
+    const batched = await peer(url);
+    const plain = await peer(url);
+    batched.send({ type: 'subscribe', topic: 't', batch: true });
+    plain.send({ type: 'subscribe', topic: 't' });
+    const ack = await batched.next('ack', 't');
+    await plain.next('ack', 't');
+    await Promise.all(range(1, 50).map((i) => hub.publish('t', { i }))); // in one event-loop turn
+    await batched.until(() => delivered(batched, 't').length === 50, 5000, 'fifty messages');
+    await plain.until((f) => f.filter((x) => x.type === 'message').length === 50, 5000, 'fifty frames');
+    const batches = batched.of('batch');
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.messages).toEqual(range(1, 50).map((i) => ({ type: 'message', topic: 't', epoch: ack.epoch, offset: i, data: { i } })));
+    expect(plain.of('batch')).toEqual([]);
+    expect(offsets(plain.of('message', 't'))).toEqual(range(1, 50));
+    expect(hub.stats()).toMatchObject({ messagesSent: 100, batchesSent: 1, bufferedBytes: 0 });
+
+    // A resume with batching on: the replayed messages (batched), exactly once and in order, then the ack.
+    const late = await peer(url);
+    late.send({ type: 'subscribe', topic: 't', batch: true, epoch: ack.epoch, offset: 10 });
+    const lateAck = await late.next('ack', 't');
+    expect(lateAck.offset).toBe(50);
+    expect(late.frames.map((f) => f.type)).toEqual(['batch', 'ack']);
+    expect(offsets(delivered(late, 't'))).toEqual(range(11, 50));
+    await hub.publish('t', { i: 51 });
+    await late.until(() => delivered(late, 't').length === 41, 5000, 'the live message');
+    expect(late.frames.at(-1)).toMatchObject({ type: 'message', offset: 51 });
+  });
+
+  it('with permessage-deflate negotiated, sends batches through ws (compressed), in order', async () => {
+    const app = Fastify({ logger: false });
+    await app.register(fastifyWebsocket, { options: { perMessageDeflate: true } });
+    const hub = createBroadcastHub();
+    await hub.register(app, { path: '/ws' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(async () => {
+      await hub.close();
+      await app.close();
+    });
+    const { port } = app.server.address() as { port: number };
+    const p = await peer(`ws://127.0.0.1:${port}/ws`, { perMessageDeflate: true });
+    expect(p.ws.extensions).toContain('permessage-deflate');
+    p.send({ type: 'subscribe', topic: 't', batch: true });
+    await p.next('ack', 't');
+    await Promise.all(range(1, 50).map((i) => hub.publish('t', { i })));
+    await p.until(() => delivered(p, 't').length === 50, 5000, 'fifty messages');
+    await hub.publish('t', { i: 51 }); // on its own, after the batch
+    await p.until(() => delivered(p, 't').length === 51, 5000, 'fifty-one messages');
+    expect(offsets(delivered(p, 't'))).toEqual(range(1, 51));
+    expect(p.of('batch')).toHaveLength(1);
+    expect(hub.stats().batchesSent).toBe(1);
+  });
+
+  it('coalesce: false writes each message in its own frame at once, even to a client that asked for batches', async () => {
+    const { hub, url } = await server({ coalesce: false });
+    const p = await peer(url);
+    p.send({ type: 'subscribe', topic: 't', batch: true });
+    await p.next('ack', 't');
+    await Promise.all(range(1, 50).map((i) => hub.publish('t', { i })));
+    await p.until((f) => f.filter((x) => x.type === 'message').length === 50, 5000, 'fifty frames');
+    expect(p.of('batch')).toEqual([]);
+    expect(offsets(p.of('message', 't'))).toEqual(range(1, 50));
+    expect(hub.stats().batchesSent).toBe(0);
+    expect(() => createBroadcastHub({ coalesce: 'yes' as unknown as boolean })).toThrow(/coalesce/);
+  });
+
+  it('holds a client whose socket is full and then sends it what waited in fewer, larger frames, nothing lost', async () => {
+    const { hub, url } = await server({ maxBufferedBytes: 64 * 1024 * 1024 });
+    const p = await peer(url);
+    p.send({ type: 'subscribe', topic: 'bulk', batch: true });
+    await p.next('ack', 'bulk');
+    pause(p);
+    const data = 'y'.repeat(4096);
+    const total = 6000; // 24 MB: more than the kernel's buffers hold for a peer that does not read
+    for (let i = 1; i <= total; i++) {
+      await hub.publish('bulk', data);
+      await new Promise((resolve) => setImmediate(resolve)); // one per turn: alone, each would get its own frame
+    }
+    expect(hub.stats().bufferedBytes).toBeGreaterThan(1024 * 1024); // the peer did fall behind
+    resume(p);
+    await p.until(() => delivered(p, 'bulk').length === total, 20_000, 'every message');
+    expect(offsets(delivered(p, 'bulk'))).toEqual(range(1, total));
+    expect(p.of('gap')).toEqual([]);
+    // What waited while the socket was full came in batch frames (each ≤ 64 KiB: up to 15 of these messages).
+    const inBatches = p.of('batch').reduce((n, b) => n + b.messages.length, 0);
+    expect(inBatches).toBeGreaterThan(total / 4);
+    expect(inBatches / p.of('batch').length).toBeGreaterThan(10);
+  }, 30_000);
+
+  it('drop with batching: the messages queued before the suspension come first, then one gap, then the resume', async () => {
+    const CAP = 256 * 1024;
+    const { hub, url } = await server({ maxBufferedBytes: CAP, backpressure: 'drop' });
+    const p = await peer(url);
+    p.send({ type: 'subscribe', topic: 'big', batch: true });
+    await p.next('ack', 'big');
+    pause(p);
+    const payload = 'z'.repeat(16 * 1024);
+    let published = 0;
+    while (hub.stats().subscriptions === 1 && published < 4000) {
+      await hub.publish('big', payload);
+      if (++published % 16 === 0) await sleep(2);
+    }
+    expect(hub.stats().subscriptions).toBe(0);
+    for (let i = 0; i < 20; i++) await hub.publish('big', payload);
+    const total = published + 20;
+    expect(hub.stats().bufferedBytes).toBeLessThanOrEqual(CAP + payload.length + 1024);
+    resume(p);
+    const gap = await p.next('gap', 'big', 0, 15_000);
+    expect(gap.reason).toBe('backpressure');
+    expect(offsets(delivered(p, 'big'))).toEqual(range(1, gap.offset));
+    const before = p.frames.length;
+    p.send({ type: 'subscribe', topic: 'big', batch: true, epoch: gap.epoch, offset: gap.offset });
+    await p.next('ack', 'big', before, 15_000);
+    expect(offsets(delivered(p, 'big'))).toEqual(range(1, total));
+  }, 30_000);
 });
 
 describe('heartbeats', () => {

@@ -27,6 +27,11 @@ const bus: Bus =
 
 const app = Fastify({ logger: false });
 const hub = createBroadcastHub({ bus, closeBus: true, heartbeatMs: 5_000 });
+// LOSS_DEBUG=1: what the hub reports (read errors behind `bus` gaps) goes to the test's output.
+if (process.env.LOSS_DEBUG) {
+  hub.on('error', ({ error, during }) => console.error(`hub :${config.port} error ${during}: ${error instanceof Error ? error.message : String(error)}`));
+  hub.on('gap', ({ topic, reason, subscribers }) => console.error(`hub :${config.port} gap ${reason} on ${topic} (${subscribers})`));
+}
 await hub.register(app, { path: '/ws' });
 await app.listen({ host: '127.0.0.1', port: config.port });
 process.send?.({ type: 'ready' });
