@@ -6,6 +6,7 @@
  */
 export {
   createPullJob,
+  createStreamWriter,
   defineStream,
   type PullJob,
   type PullJobEvents,
@@ -14,7 +15,9 @@ export {
   type RunResult,
   type RunStatus,
   type StreamResult,
+  type StreamRows,
   type StreamStatus,
+  type StreamWriter,
 } from './pull.js';
 export {
   cursorParam,
@@ -62,3 +65,4 @@ export {
   type SyncStateRow,
 } from './pull-tables.js';
 export * from './outbox/index.js';
+export * from './webhooks/index.js';

@@ -174,10 +174,10 @@ export interface StreamRows {
  */
 export interface StreamWriter {
   /** `deleteAll`: every record is a delete (by `deletedKey`, else the key columns of `map`). */
-  rows(stream: PullStream, records: readonly unknown[], options?: { generation?: number; deleteAll?: boolean }): StreamRows;
-  upsert(trx: Kysely<any>, stream: PullStream, rows: Row[]): Promise<void>;
+  rows(stream: PullStream<any, any>, records: readonly unknown[], options?: { generation?: number; deleteAll?: boolean }): StreamRows;
+  upsert(trx: Kysely<any>, stream: PullStream<any, any>, rows: Row[]): Promise<void>;
   /** Deletes the rows with these keys; returns how many were deleted. */
-  remove(trx: Kysely<any>, stream: PullStream, keys: Row[]): Promise<number>;
+  remove(trx: Kysely<any>, stream: PullStream<any, any>, keys: Row[]): Promise<number>;
 }
 
 export function createStreamWriter(): StreamWriter {
