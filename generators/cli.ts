@@ -233,6 +233,62 @@ export function buildCli(
       }),
     )
     .command(
+      'add-sync',
+      "Keep a table equal to a list of an external API: the table (from the API's schema), your typed mapping, the sync job",
+      (y) =>
+        writeOptions(y, 'the sync job or its table is out of date')
+          .option('source', { type: 'string', describe: "The external API's OpenAPI spec (file or URL)" })
+          .option('schema', { type: 'string', describe: 'The schema of that spec whose records the table keeps (components.schemas)' })
+          .option('operation', { type: 'string', describe: 'The list operation: an operationId or "GET /path" (default: the one GET that lists the schema)' })
+          .option('name', { type: 'string', describe: 'The job name, lowercase words joined by "-" (default: <api>-<schema plural>)' })
+          .option('spec', { type: 'string', describe: 'The project\'s spec (default: "spec" in backdev.config.json)' })
+          .option('out', { type: 'string', describe: 'Project folder (default: the folder of backdev.config.json)' })
+          .option('templates', { type: 'string', describe: 'Folder of template overrides' })
+          .demandOption(['source', 'schema'])
+          .example('$0 add-sync --source specs/stripe.json --schema customer --operation GetCustomers', 'table stripe_customers, src/sync/stripe-customers.{gen,mapping}.ts')
+          .epilog('Then `npm run db:migrate` and `backdev sync run <job>`; the upstream URL and token come from SYNC_<JOB>_URL and SYNC_<JOB>_TOKEN.'),
+      later(async (args) => {
+        const { runAddSync } = await import('./index.js');
+        const result = await runAddSync(
+          { ...writeArgs(args), source: args.source, schema: args.schema, operation: args.operation, name: args.name, spec: args.spec, out: args.out, templates: args.templates },
+          output,
+        );
+        if (result.exitCode !== 0) exit(result.exitCode);
+      }),
+    )
+    .command('sync', 'Run the sync jobs add-sync wrote and see their state: run <job> [--full], status', (y) =>
+      y
+        .command(
+          'run <job>',
+          'Run a sync job once: each stream goes on from its checkpoint (incremental where it can); a line per stored page',
+          (c) =>
+            c
+              .positional('job', { type: 'string', demandOption: true, describe: 'The job (src/sync/<job>.gen.ts)' })
+              .option('full', { type: 'boolean', describe: 'Read the whole list again (new full passes)' })
+              .option('database-url', { type: 'string', describe: 'postgres:// URL (default: DATABASE_URL, else the embedded PGlite database)' })
+              .example('$0 sync run stripe-customers', 'pull what changed since the last run')
+              .example('$0 sync run stripe-customers --full', 'read the whole list again'),
+          later(async (args: { job: string; full?: boolean; 'database-url'?: string }) => {
+            const { runSyncJob } = await import('../commands/sync/run.js');
+            const code = await runSyncJob({ job: args.job, full: args.full, databaseUrl: args['database-url'] }, output);
+            if (code !== 0) exit(code);
+          }),
+        )
+        .command(
+          'status',
+          'Per job: the last run, the checkpoints, the lag since the last successful run; dead letters of the outbox',
+          (c) =>
+            c
+              .option('json', { type: 'boolean', describe: 'Print one JSON object instead of text' })
+              .option('database-url', { type: 'string', describe: 'postgres:// URL (default: DATABASE_URL, else the embedded PGlite database)' }),
+          later(async (args: { json?: boolean; 'database-url'?: string }) => {
+            const { runSyncStatus } = await import('../commands/sync/run.js');
+            await runSyncStatus({ json: args.json, databaseUrl: args['database-url'] }, output);
+          }),
+        )
+        .demandCommand(1, 'name a subcommand: run or status'),
+    )
+    .command(
       'migrate <action> [target]',
       'Apply or revert the project\'s migrations (PostgreSQL with DATABASE_URL, else the embedded PGlite database in .data/)',
       (y) =>

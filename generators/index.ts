@@ -9,6 +9,7 @@ import type { Generator, GeneratorResult, Planners, WriteOptions } from './core/
 import type { Output } from './core/report.js';
 import type { AddAuthOptions } from './add-auth/index.js';
 import type { AddHealthOptions } from './add-health/index.js';
+import type { AddSyncOptions } from './add-sync/index.js';
 import type { AddRealtimeOptions } from './add-realtime/index.js';
 import type { CreateApiOptions } from './create-api/index.js';
 import type { DesignDatabaseOptions } from './design-database/index.js';
@@ -32,9 +33,11 @@ export const runAddRealtime = async (options: AddRealtimeOptions, output: Output
   runGenerator((await import('./add-realtime/index.js')).addRealtime, options, output, planners);
 export const runAddHealth = async (options: AddHealthOptions, output: Output) =>
   runGenerator((await import('./add-health/index.js')).addHealth, options, output, planners);
+export const runAddSync = async (options: AddSyncOptions, output: Output) =>
+  runGenerator((await import('./add-sync/index.js')).addSync, options, output, planners);
 
 /** The generators, in the order the interactive front lists them. */
-export const GENERATORS = ['init', 'create-api', 'design-database', 'add-auth', 'add-realtime', 'add-health'] as const;
+export const GENERATORS = ['init', 'create-api', 'design-database', 'add-auth', 'add-realtime', 'add-health', 'add-sync'] as const;
 export type GeneratorName = (typeof GENERATORS)[number];
 
 /** A generator's module, loaded on demand. */
@@ -52,6 +55,8 @@ export async function loadGenerator(name: string): Promise<Generator<WriteOption
       return (await import('./add-realtime/index.js')).addRealtime as Generator<WriteOptions>;
     case 'add-health':
       return (await import('./add-health/index.js')).addHealth as Generator<WriteOptions>;
+    case 'add-sync':
+      return (await import('./add-sync/index.js')).addSync as Generator<WriteOptions>;
     default:
       throw new Error(`bug: no generator named ${name}`);
   }
@@ -63,7 +68,7 @@ export async function runGeneratorNamed(name: string, answers: Answers, output: 
   return runGenerator(generator, generator.interactive.options(answers), output, planners);
 }
 
-export type { AddAuthOptions, AddHealthOptions, AddRealtimeOptions, CreateApiOptions, DesignDatabaseOptions, InitOptions };
+export type { AddAuthOptions, AddHealthOptions, AddRealtimeOptions, AddSyncOptions, CreateApiOptions, DesignDatabaseOptions, InitOptions };
 export type { GeneratorResult, WriteOptions };
 export { BackdevError, type ErrorCode, type SourceLocation, type Warning } from './core/errors.js';
 export { consoleOutput, memoryOutput, type Output } from './core/report.js';

@@ -31,7 +31,7 @@ function generatorOf(abs: string): string | undefined {
 
 describe('generator shape', () => {
   it('finds the generators', () => {
-    expect(generatorFolders.sort()).toEqual(['add-auth', 'add-health', 'add-realtime', 'create-api', 'design-database', 'init']);
+    expect(generatorFolders.sort()).toEqual(['add-auth', 'add-health', 'add-realtime', 'add-sync', 'create-api', 'design-database', 'init']);
   });
 
   it('no generator folder imports another generator folder', () => {

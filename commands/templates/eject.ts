@@ -12,7 +12,7 @@ import type { Plan } from '../../generators/core/plan/types.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
 import type { Output } from '../../generators/core/report.js';
 
-export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'add-health', 'add-realtime', 'create-api', 'design-database', 'init'];
+export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'add-health', 'add-realtime', 'add-sync', 'create-api', 'design-database', 'init'];
 
 export interface EjectOptions {
   generator: string;

@@ -42,6 +42,7 @@ export const ErrorCodes = {
   DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
   USER_FILE_OUTDATED: 'a file of yours lacks what the newly generated code needs',
   TRACE_FILE_INVALID: 'the trace file is missing or not valid JSONL',
+  SYNC_TABLES_MISSING: 'the sync tables are not in the database (their migration has not run)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

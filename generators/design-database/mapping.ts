@@ -251,6 +251,8 @@ function primaryKeyOf(props: [string, Classified][], options: MappingOptions): P
   const id = props.find(([prop]) => prop === 'id')?.[1];
   if (id?.kind === 'column' && id.warn === undefined) {
     const t = id.type;
+    // An external key (`x-backdev-key: external`, add-sync's tables): stored as the source gives it.
+    if (id.flags.external && !t.array && ['uuid', 'text', 'varchar', 'integer', 'bigint'].includes(t.name)) return { property: 'id', type: t, identity: false };
     if (!t.array && (t.name === 'uuid' || t.name === 'text' || t.name === 'varchar')) return { property: 'id', type: { name: 'uuid' }, identity: false };
     if (!t.array && (t.name === 'integer' || t.name === 'bigint')) return { property: 'id', type: { name: t.name }, identity: true };
   }

@@ -49,6 +49,8 @@ export interface EntityField {
   read: 'plain' | 'iso';
   /** Whether it is written from create/update input (not the key, not created_at/updated_at). */
   writable: boolean;
+  /** The key, when create() is given it (an external key: no default, not generated). */
+  givenKey: boolean;
   /** Whether an insert may leave it out (nullable or defaulted). */
   insertOptional: boolean;
   /** jsonb: written as JSON text. */
@@ -179,6 +181,7 @@ export function buildDatabaseView(schema: DbSchema, requiredProperties: (model: 
         nullable: c.nullable,
         read: c.type.name === 'timestamptz' && !c.type.array ? 'iso' : 'plain',
         writable: !isKey && !TIMESTAMP_COLUMNS.has(c.name),
+        givenKey: isKey && c.default === undefined && c.identity !== true,
         insertOptional: c.nullable || c.default !== undefined || c.identity === true,
         json: c.type.name === 'jsonb',
         filterable: !isKey && indexed.has(c.name),

@@ -63,6 +63,8 @@ export interface Flags {
   index: boolean;
   /** `x-backdev-ref: Model` */
   ref?: string;
+  /** `x-backdev-key: external` on `id`: the key comes from elsewhere (a synced API), stored as given, never generated. */
+  external?: boolean;
 }
 
 export interface ModelShape {
@@ -348,12 +350,14 @@ function readFlags(node: Obj): Flags {
     unique: node['x-backdev-unique'] === true,
     index: node['x-backdev-index'] === true,
     ...(typeof node['x-backdev-ref'] === 'string' && node['x-backdev-ref'] !== '' ? { ref: node['x-backdev-ref'] } : {}),
+    ...(node['x-backdev-key'] === 'external' ? { external: true } : {}),
   };
 }
 
 function mergeFlags(a: Flags, b: Flags): Flags {
   const ref = b.ref ?? a.ref;
-  return { unique: a.unique || b.unique, index: a.index || b.index, ...(ref !== undefined ? { ref } : {}) };
+  const external = a.external === true || b.external === true;
+  return { unique: a.unique || b.unique, index: a.index || b.index, ...(ref !== undefined ? { ref } : {}), ...(external ? { external } : {}) };
 }
 
 function hasStructure(node: Obj): boolean {
