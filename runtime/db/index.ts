@@ -76,7 +76,13 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
         const { default: pg } = await import('pg');
         const parse = (oid: number, format?: 'text' | 'binary') =>
           oid === DATE_OID ? (v: string) => v : oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format);
-        return new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: { getTypeParser: parse as typeof pg.types.getTypeParser } });
+        const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: { getTypeParser: parse as typeof pg.types.getTypeParser } });
+        // A connection the server ends while it is checked out (a transaction between two statements, say:
+        // pg_terminate_backend, a failover, a restart) emits 'error' on its client, and an 'error' nobody
+        // listens to ends the process. The statement that uses it next fails with that error instead, and
+        // the pool drops the connection.
+        pool.on('connect', (client) => client.on('error', () => {}));
+        return pool;
       },
     });
   }

@@ -204,3 +204,24 @@ describe('DataError', () => {
     expect(() => new DataError(500, 'x')).toThrow(RangeError);
   });
 });
+
+describe('a connection the server ends while it is checked out', () => {
+  it('fails the statement that uses it next, leaves the process running, and the pool serves the next one', async () => {
+    const url = Object.assign(new URL(base), { pathname: `/${pgName}` }).toString();
+    const db = createDatabase<Record<string, never>>({ url, poolSize: 2 });
+    try {
+      // Without a listener on the checked-out client, its 'error' event would be uncaught here (the run fails).
+      const inTransaction = db.transaction().execute(async (trx) => {
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+        await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+        await new Promise((r) => setTimeout(r, 300)); // the termination arrives between two statements
+        await sql`select 1`.execute(trx);
+      });
+      await expect(inTransaction).rejects.toThrow();
+      const { rows } = await sql<{ ok: number }>`select 1 as ok`.execute(db);
+      expect(rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await db.destroy().catch(() => {});
+    }
+  }, 30_000);
+});
