@@ -64,5 +64,6 @@ export {
   type SyncRunRow,
   type SyncStateRow,
 } from './pull-tables.js';
+export { publishSyncChanges, type PublishSyncOptions, type SyncChange } from './publish.js';
 export * from './outbox/index.js';
 export * from './webhooks/index.js';

@@ -21,6 +21,7 @@ import { createSyncHttp, type FetchedPage, type PauseStore, type SyncHttp, type 
 import { acquireJobLock, releaseJobLock } from './job-lock.js';
 import type { PageCursor, Pagination } from './pagination.js';
 import { ensureSyncPullTables, SYNC_PAUSES_TABLE, SYNC_RUNS_TABLE, SYNC_STATE_TABLE } from './pull-tables.js';
+import { loadSyncTracer, NOOP_SYNC_TRACER, type SyncTracer } from './tracing.js';
 
 type Row = Record<string, unknown>;
 
@@ -144,6 +145,10 @@ export interface PullJob {
   /** Checkpoints and the last runs, for `sync status`. */
   status(options?: { runs?: number }): Promise<{ streams: StreamStatus[]; runs: unknown[] }>;
   on<E extends keyof PullJobEvents>(event: E, listener: (event: PullJobEvents[E]) => void): () => void;
+}
+
+function lastErrorOf(result: RunResult): string | undefined {
+  return result.streams.filter((s) => s.error !== undefined).at(-1)?.error;
 }
 
 function defaultRecords(body: unknown): readonly unknown[] {
@@ -343,6 +348,8 @@ export function createPullJob(options: PullJobOptions): PullJob {
     return readCheckpoint(row?.state);
   }
 
+  /** Spans of runs and pages (tracing.ts); records only while a tracer provider is registered. */
+  let tracer: SyncTracer = NOOP_SYNC_TRACER;
   const writer = createStreamWriter();
   const { upsert, remove } = writer;
 
@@ -373,61 +380,65 @@ export function createPullJob(options: PullJobOptions): PullJob {
     let cursor = pass.cursor;
     let pending: Promise<FetchedPage> = get(cursor);
     for (;;) {
-      const page = await pending;
-      const list = records(page.body);
-      const next = stream.pagination.next({ url: page.url, headers: page.headers, body: page.body, records: list }, cursor);
-      if (next !== undefined && prefetch) pending = get(next);
-      const seen = stream.pagination.seen;
-      let high = pass.high;
-      const kept: unknown[] = [];
-      for (const record of list) {
-        if (seen?.(record, cursor)) continue;
-        if (inc) high = maxValue(high, inc.value(record));
-        kept.push(record);
-      }
-      const { upserts, deletes } = writer.rows(stream, kept, { generation: gen });
-      const last = next === undefined;
-      const checkpoint: Checkpoint = last
-        ? { v: 1, g: gen, ...(inc ? { w: maxValue(cp.w, high) } : {}), done: new Date().toISOString() }
-        : { v: 1, g: gen, ...(cp.w !== undefined ? { w: cp.w } : {}), pass: { ...pass, cursor: next, ...(high !== undefined ? { high } : {}), pages: pass.pages + 1 } };
-      if (checkpoint.w === undefined) delete checkpoint.w;
-      const text = encodeCheckpoint(stream.name, checkpoint);
-      signal.throwIfAborted();
-      let swept = 0;
-      let deleted = 0;
-      await conn.transaction().execute(async (trx) => {
-        await upsert(trx, stream, upserts);
-        deleted = await remove(trx, stream, deletes);
-        if (last && pass.full && stream.reconcile) {
-          const col = stream.reconcile.column;
-          const r = await trx
-            .deleteFrom(stream.table)
-            .where((eb) => eb.or([eb(col, '<>', gen), eb(col, 'is', null)]))
-            .executeTakeFirst();
-          swept = Number(r.numDeletedRows);
+      const step = await tracer.page({ job, stream: stream.name, page: pass.pages + 1 }, async (done) => {
+        const page = await pending;
+        const list = records(page.body);
+        const next = stream.pagination.next({ url: page.url, headers: page.headers, body: page.body, records: list }, cursor);
+        if (next !== undefined && prefetch) pending = get(next);
+        const seen = stream.pagination.seen;
+        let high = pass.high;
+        const kept: unknown[] = [];
+        for (const record of list) {
+          if (seen?.(record, cursor)) continue;
+          if (inc) high = maxValue(high, inc.value(record));
+          kept.push(record);
         }
-        await trx
-          .insertInto(SYNC_STATE_TABLE)
-          .values({ job, stream: stream.name, state: text, owner: runId, updated_at: new Date() })
-          .onConflict((oc) => oc.columns(['job', 'stream']).doUpdateSet({ state: text, owner: runId, updated_at: new Date() }))
-          .execute();
-        await trx
-          .updateTable(SYNC_RUNS_TABLE)
-          .set((eb) => ({ pages: eb('pages', '+', 1), rows: eb('rows', '+', upserts.length), deleted: eb('deleted', '+', deleted + swept) }))
-          .where('id', '=', runId)
-          .execute();
+        const { upserts, deletes } = writer.rows(stream, kept, { generation: gen });
+        const last = next === undefined;
+        const checkpoint: Checkpoint = last
+          ? { v: 1, g: gen, ...(inc ? { w: maxValue(cp.w, high) } : {}), done: new Date().toISOString() }
+          : { v: 1, g: gen, ...(cp.w !== undefined ? { w: cp.w } : {}), pass: { ...pass, cursor: next, ...(high !== undefined ? { high } : {}), pages: pass.pages + 1 } };
+        if (checkpoint.w === undefined) delete checkpoint.w;
+        const text = encodeCheckpoint(stream.name, checkpoint);
+        signal.throwIfAborted();
+        let swept = 0;
+        let deleted = 0;
+        await conn.transaction().execute(async (trx) => {
+          await upsert(trx, stream, upserts);
+          deleted = await remove(trx, stream, deletes);
+          if (last && pass.full && stream.reconcile) {
+            const col = stream.reconcile.column;
+            const r = await trx
+              .deleteFrom(stream.table)
+              .where((eb) => eb.or([eb(col, '<>', gen), eb(col, 'is', null)]))
+              .executeTakeFirst();
+            swept = Number(r.numDeletedRows);
+          }
+          await trx
+            .insertInto(SYNC_STATE_TABLE)
+            .values({ job, stream: stream.name, state: text, owner: runId, updated_at: new Date() })
+            .onConflict((oc) => oc.columns(['job', 'stream']).doUpdateSet({ state: text, owner: runId, updated_at: new Date() }))
+            .execute();
+          await trx
+            .updateTable(SYNC_RUNS_TABLE)
+            .set((eb) => ({ pages: eb('pages', '+', 1), rows: eb('rows', '+', upserts.length), deleted: eb('deleted', '+', deleted + swept) }))
+            .where('id', '=', runId)
+            .execute();
+        });
+        result.pages++;
+        result.rows += upserts.length;
+        result.deleted += deleted;
+        result.swept += swept;
+        emit('page', { job, runId, stream: stream.name, page: pass.pages + 1, rows: upserts.length, deleted, swept, last, checkpointBytes: Buffer.byteLength(text) });
+        done({ rows: upserts.length, deleted: deleted + swept, last });
+        return { last, checkpoint, next };
       });
-      result.pages++;
-      result.rows += upserts.length;
-      result.deleted += deleted;
-      result.swept += swept;
-      emit('page', { job, runId, stream: stream.name, page: pass.pages + 1, rows: upserts.length, deleted, swept, last, checkpointBytes: Buffer.byteLength(text) });
-      if (last) {
+      if (step.last) {
         result.finished = true;
         return result;
       }
-      pass = checkpoint.pass!;
-      cursor = next;
+      pass = step.checkpoint.pass!;
+      cursor = step.next;
       if (!prefetch) pending = get(cursor);
     }
   }
@@ -458,36 +469,43 @@ export function createPullJob(options: PullJobOptions): PullJob {
       const mode = full ? 'full' : 'incremental';
       const inserted = await conn.insertInto(SYNC_RUNS_TABLE).values({ job, mode, status: 'running', instance }).returning('id').executeTakeFirstOrThrow();
       const runId = Number(inserted.id);
-      emit('run-start', { job, runId, mode });
-      const streams: StreamResult[] = [];
-      let errors = 0;
-      let lastError: string | undefined;
-      let aborted = false;
-      for (const stream of await fairOrder(conn, selected)) {
-        try {
-          streams.push(await runStream(conn, stream, runId, full, signal));
-        } catch (error) {
-          if (signal.aborted) {
-            aborted = true;
-            streams.push({ stream: stream.name, pages: 0, rows: 0, deleted: 0, swept: 0, finished: false, error: 'aborted' });
-            break;
+      return await tracer.run(
+        job,
+        mode,
+        async () => {
+          emit('run-start', { job, runId, mode });
+          const streams: StreamResult[] = [];
+          let errors = 0;
+          let lastError: string | undefined;
+          let aborted = false;
+          for (const stream of await fairOrder(conn, selected)) {
+            try {
+              streams.push(await runStream(conn, stream, runId, full, signal));
+            } catch (error) {
+              if (signal.aborted) {
+                aborted = true;
+                streams.push({ stream: stream.name, pages: 0, rows: 0, deleted: 0, swept: 0, finished: false, error: 'aborted' });
+                break;
+              }
+              errors++;
+              lastError = `${stream.name}: ${error instanceof Error ? error.message : String(error)}`;
+              streams.push({ stream: stream.name, pages: 0, rows: 0, deleted: 0, swept: 0, finished: false, error: lastError });
+              emit('error', { job, stream: stream.name, error });
+            }
           }
-          errors++;
-          lastError = `${stream.name}: ${error instanceof Error ? error.message : String(error)}`;
-          streams.push({ stream: stream.name, pages: 0, rows: 0, deleted: 0, swept: 0, finished: false, error: lastError });
-          emit('error', { job, stream: stream.name, error });
-        }
-      }
-      const status: RunStatus = aborted ? 'aborted' : errors ? 'failed' : 'succeeded';
-      const totals = await conn
-        .updateTable(SYNC_RUNS_TABLE)
-        .set({ status, finished_at: new Date(), errors, last_error: lastError ?? null })
-        .where('id', '=', runId)
-        .returning(['pages', 'rows'])
-        .executeTakeFirst()
-        .catch(() => undefined);
-      emit('run-end', { job, runId, status, pages: Number(totals?.pages ?? 0), rows: Number(totals?.rows ?? 0), errors });
-      return { job, runId, status, streams };
+          const status: RunStatus = aborted ? 'aborted' : errors ? 'failed' : 'succeeded';
+          const totals = await conn
+            .updateTable(SYNC_RUNS_TABLE)
+            .set({ status, finished_at: new Date(), errors, last_error: lastError ?? null })
+            .where('id', '=', runId)
+            .returning(['pages', 'rows'])
+            .executeTakeFirst()
+            .catch(() => undefined);
+          emit('run-end', { job, runId, status, pages: Number(totals?.pages ?? 0), rows: Number(totals?.rows ?? 0), errors });
+          return { job, runId, status, streams } satisfies RunResult;
+        },
+        (result) => (result.status === 'failed' ? lastErrorOf(result) : undefined),
+      );
     } finally {
       session = db;
     }
@@ -508,7 +526,10 @@ export function createPullJob(options: PullJobOptions): PullJob {
 
   function start(): Promise<void> {
     if (closed) return Promise.reject(new Error(`sync job ${job} is closed`));
-    started ??= options.createTables ? ensureSyncPullTables(db) : Promise.resolve();
+    started ??= (async () => {
+      tracer = await loadSyncTracer();
+      if (options.createTables) await ensureSyncPullTables(db);
+    })();
     started.catch(() => (started = undefined));
     return started;
   }

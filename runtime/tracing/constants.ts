@@ -60,3 +60,19 @@ export const BROADCAST_ATTRIBUTE = {
 
 /** The value of `messaging.system` on the broadcast hub's spans. */
 export const BROADCAST_SYSTEM = 'backdev.broadcast';
+
+/** Span names of a pull job (runtime/sync/tracing.ts): `sync run <job>`, and under it `sync page <stream>`. */
+export const SYNC_SPAN = { run: 'sync run', page: 'sync page' } as const;
+
+/** Attributes of the pull job's spans. */
+export const SYNC_ATTRIBUTE = {
+  job: 'sync.job',
+  mode: 'sync.mode',
+  runId: 'sync.run_id',
+  status: 'sync.status',
+  stream: 'sync.stream',
+  page: 'sync.page',
+  rows: 'sync.rows',
+  deleted: 'sync.deleted',
+  last: 'sync.last',
+} as const;
