@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { parse } from 'yaml';
+import { databaseUrl, PG_SERVER, postgresReachable } from '../postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
@@ -226,31 +227,17 @@ describe(`${SPEC_NAME}: customer from GET /v1/customers`, () => {
   }, 60_000);
 });
 
-const SERVER = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const pgAvailable = await (async () => {
-  const c = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 3_000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!pgAvailable && process.env.CI === 'true') throw new Error('PostgreSQL not reachable (CI=true)');
+const pgAvailable = await postgresReachable('the Stripe job on PostgreSQL');
 
 describe.skipIf(!pgAvailable)('the Stripe job on the PostgreSQL server (a database of its own)', () => {
   const name = `bd_add_sync_${process.pid}`;
   let admin: pg.Client;
   let url: string;
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: SERVER });
+    admin = new pg.Client({ connectionString: PG_SERVER });
     await admin.connect();
     await admin.query(`create database ${name}`);
-    const u = new URL(SERVER);
-    u.pathname = `/${name}`;
-    url = u.href;
+    url = databaseUrl(name);
   });
   afterAll(async () => {
     await dropDatabaseWhenFree(admin, name);

@@ -5,23 +5,11 @@
  * request came before a Retry-After expired, and no checkpoint reached 4 KB. Seeded; the longer run is
  * `npm run chaos:sync`. Without a server the test is skipped (with CI=true it fails).
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { postgresReachable } from '../../postgres.js';
 import { runCrashScenario, runTakeoverScenario } from './pull-crash.js';
 
-const SERVER = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const available = await (async () => {
-  const c = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 3_000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!available && process.env.CI === 'true') throw new Error('PostgreSQL not reachable (CI=true: the pull crash test must run)');
+const available = await postgresReachable('the pull crash test');
 
 describe.skipIf(!available)('pull sync under SIGKILL', () => {
   it('ends equal to the source after 50 kills: no duplicate, nothing missing, Retry-After honoured, checkpoints < 4 KB', { timeout: 300_000 }, async () => {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
+import { databaseUrl, PG_SERVER, postgresReachable } from '../../postgres.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../../runtime/db/index.js';
 import { createUpstream } from '../../../runtime/health/index.js';
@@ -316,19 +317,7 @@ describe('pull job on PGlite', () => {
   });
 });
 
-const SERVER = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const pgAvailable = await (async () => {
-  const c = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 3_000 });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!pgAvailable && process.env.CI === 'true') throw new Error('PostgreSQL not reachable (CI=true)');
+const pgAvailable = await postgresReachable('the pull job lock test');
 
 describe.skipIf(!pgAvailable)('pull job on PostgreSQL: one runner per job', () => {
   const name = `bd_sync_lock_${process.pid}`;
@@ -336,12 +325,10 @@ describe.skipIf(!pgAvailable)('pull job on PostgreSQL: one runner per job', () =
   let url: string;
   let api: FakeApi;
   beforeAll(async () => {
-    admin = new pg.Client({ connectionString: SERVER });
+    admin = new pg.Client({ connectionString: PG_SERVER });
     await admin.connect();
     await admin.query(`create database ${name}`);
-    const u = new URL(SERVER);
-    u.pathname = `/${name}`;
-    url = u.href;
+    url = databaseUrl(name);
     api = await startFakeApi({ counts: { customers: 400, products: 10, orders: 10, tickets: 10 }, seed: 3 });
   });
   afterAll(async () => {
