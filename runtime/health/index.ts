@@ -21,6 +21,7 @@ import { CircuitBreaker, resolveBreakerOptions, type BreakerOptions, type Breake
 import { RetryBudget, fullJitter, isRetryable, isRetryableStatus, parseRetryAfter, type RetryBudgetOptions } from './retry.js';
 import type { BreakerSnapshot, BreakerStateStore } from './store.js';
 import { SlidingWindow } from './window.js';
+import { createEvents } from '../events.js';
 
 export { CircuitBreaker, resolveBreakerOptions, type BreakerOptions, type BreakerPermit, type BreakerTransition } from './breaker.js';
 export { RetryBudget, fullJitter, isRetryable, isRetryableStatus, parseRetryAfter, type RetryBudgetOptions } from './retry.js';
@@ -278,16 +279,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     options.logger === false ? undefined : (options.logger ?? { warn: (m, d) => console.warn(`[backdev/health] ${m}`, d ?? '') });
   const balance = options.balance ?? 'priority';
 
-  const listeners = new Map<keyof UpstreamEvents, Set<(e: never) => void>>();
-  function emit<E extends keyof UpstreamEvents>(event: E, payload: UpstreamEvents[E]): void {
-    for (const l of [...(listeners.get(event) ?? [])]) {
-      try {
-        (l as (e: UpstreamEvents[E]) => void)(payload);
-      } catch {
-        // A listener's error is its own.
-      }
-    }
-  }
+  const events = createEvents<UpstreamEvents>();
+  const emit = events.emit;
 
   const endpoints: Endpoint[] = options.urls.map((base, index) => ({
     index,
@@ -575,13 +568,6 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         retryBudget: budget.counts(),
       };
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (e: never) => void);
-      return () => {
-        set.delete(listener as (e: never) => void);
-      };
-    },
+    on: events.on,
   };
 }

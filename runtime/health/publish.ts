@@ -8,6 +8,7 @@
  * Messages go out one at a time in the order the changes happened; a publish that fails (the hub not
  * started yet, its bus away) is reported to `onError` and the next one goes on.
  */
+import { orderedSender } from '../events.js';
 import type { Upstream, UpstreamEvents } from './index.js';
 
 /** The events published, and their message `type` (`upstream.<event>`). */
@@ -32,23 +33,13 @@ export function publishHealthChanges(
 ): () => void {
   const topic = options.topic ?? 'health.upstreams';
   const list = isUpstream(upstreams) ? [upstreams] : [...upstreams];
-  let queue: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const send = (change: HealthChange) => {
-    if (stopped) return;
-    queue = queue.then(async () => {
-      try {
-        await publish(topic, change);
-      } catch (error) {
-        options.onError?.(error, change);
-      }
-    });
-  };
+  const sender = orderedSender((change: HealthChange) => publish(topic, change), options.onError);
+  const send = sender.push;
   const offs = list.flatMap((upstream) =>
     HEALTH_CHANGE_EVENTS.map((event) => upstream.on(event, (data: UpstreamEvents[typeof event]) => send({ type: `upstream.${event}`, data } as HealthChange))),
   );
   return () => {
-    stopped = true;
+    sender.stop();
     for (const off of offs) off();
   };
 }

@@ -9,6 +9,7 @@
  */
 import { fullJitter, isRetryableStatus, parseRetryAfter } from '../health/retry.js';
 import { createTokenBucket, delay, type TokenBucketOptions } from './token-bucket.js';
+import { createEvents } from '../events.js';
 
 /** What this module needs of a `backdev/runtime/health` upstream. */
 export interface UpstreamLike {
@@ -110,16 +111,8 @@ export function createSyncHttp(options: SyncHttpOptions): SyncHttp {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const bucket = options.rate ? createTokenBucket(options.rate, now) : undefined;
   const base = options.upstream ? UPSTREAM_BASE : options.baseUrl;
-  const listeners = new Map<keyof SyncHttpEvents, Set<(e: never) => void>>();
-  const emit = <E extends keyof SyncHttpEvents>(event: E, payload: SyncHttpEvents[E]) => {
-    for (const l of [...(listeners.get(event) ?? [])]) {
-      try {
-        (l as (e: SyncHttpEvents[E]) => void)(payload);
-      } catch {
-        // A listener's error is its own.
-      }
-    }
-  };
+  const events = createEvents<SyncHttpEvents>();
+  const emit = events.emit;
 
   let notBefore = 0;
   let loaded: Promise<void> | undefined;
@@ -223,13 +216,6 @@ export function createSyncHttp(options: SyncHttpOptions): SyncHttp {
       }
     },
     pausedUntil: () => (notBefore > now() ? notBefore : 0),
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (e: never) => void);
-      return () => {
-        set.delete(listener as (e: never) => void);
-      };
-    },
+    on: events.on,
   };
 }

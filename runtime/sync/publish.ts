@@ -11,6 +11,7 @@
  * Messages go out one at a time, in the order of the job's events, after the page's transaction committed; a
  * publish that fails goes to `onError` and the next one goes on. The default topic is `sync.<job>`.
  */
+import { orderedSender } from '../events.js';
 import type { PullJob, PullJobEvents } from './pull.js';
 
 export type SyncChange =
@@ -27,24 +28,14 @@ export interface PublishSyncOptions {
 /** Publishes the stored pages and ended runs of `job` on `topic`; returns the function that stops it. */
 export function publishSyncChanges(job: Pick<PullJob, 'name' | 'on'>, publish: (topic: string, change: SyncChange) => unknown, options: PublishSyncOptions = {}): () => void {
   const topic = options.topic ?? `sync.${job.name}`;
-  let queue: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const send = (change: SyncChange) => {
-    if (stopped) return;
-    queue = queue.then(async () => {
-      try {
-        await publish(topic, change);
-      } catch (error) {
-        options.onError?.(error, change);
-      }
-    });
-  };
+  const sender = orderedSender((change: SyncChange) => publish(topic, change), options.onError);
+  const send = sender.push;
   const offs = [
     job.on('page', (e) => send({ type: 'sync.page', data: { job: e.job, stream: e.stream, page: e.page, rows: e.rows, deleted: e.deleted + e.swept, last: e.last } })),
     job.on('run-end', (e) => send({ type: 'sync.run', data: { ...e } })),
   ];
   return () => {
-    stopped = true;
+    sender.stop();
     for (const off of offs) off();
   };
 }

@@ -22,6 +22,7 @@ import { acquireJobLock, releaseJobLock } from './job-lock.js';
 import type { PageCursor, Pagination } from './pagination.js';
 import { ensureSyncPullTables, SYNC_PAUSES_TABLE, SYNC_RUNS_TABLE, SYNC_STATE_TABLE } from './pull-tables.js';
 import { loadSyncTracer, NOOP_SYNC_TRACER, type SyncTracer } from './tracing.js';
+import { createEvents } from '../events.js';
 
 type Row = Record<string, unknown>;
 
@@ -294,16 +295,8 @@ export function createPullJob(options: PullJobOptions): PullJob {
   const prefetch = options.prefetch ?? true;
   const db = options.db;
 
-  const listeners = new Map<keyof PullJobEvents, Set<(e: never) => void>>();
-  function emit<E extends keyof PullJobEvents>(event: E, payload: PullJobEvents[E]): void {
-    for (const l of [...(listeners.get(event) ?? [])]) {
-      try {
-        (l as (e: PullJobEvents[E]) => void)(payload);
-      } catch {
-        // A listener's error is its own.
-      }
-    }
-  }
+  const events = createEvents<PullJobEvents>();
+  const emit = events.emit;
 
   /** The connection of the run in progress (pauses are written on it: PGlite has only one). */
   let session: Kysely<any> = db;
@@ -567,13 +560,6 @@ export function createPullJob(options: PullJobOptions): PullJob {
         runs,
       };
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (e: never) => void);
-      return () => {
-        set.delete(listener as (e: never) => void);
-      };
-    },
+    on: events.on,
   };
 }

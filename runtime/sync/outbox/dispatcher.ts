@@ -25,6 +25,7 @@ import {
   type DeliveryVerdict,
   type OutboxBackoffOptions,
 } from './retry.js';
+import { createEvents } from '../../events.js';
 
 export interface OutboxRequest {
   /** An absolute URL; with an `upstream`, a path relative to its base URLs. */
@@ -172,16 +173,8 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? 1_000, 0);
   const random = options.random ?? Math.random;
 
-  const listeners = new Map<keyof OutboxDispatcherEvents, Set<(e: never) => void>>();
-  function emit<E extends keyof OutboxDispatcherEvents>(event: E, payload: OutboxDispatcherEvents[E]): void {
-    for (const l of [...(listeners.get(event) ?? [])]) {
-      try {
-        (l as (e: OutboxDispatcherEvents[E]) => void)(payload);
-      } catch {
-        // A listener's error is its own.
-      }
-    }
-  }
+  const events = createEvents<OutboxDispatcherEvents>();
+  const emit = events.emit;
 
   /** Origins (or the upstream) that sent a Retry-After: nothing goes to them before this time. */
   const paused = new Map<string, number>();
@@ -429,13 +422,6 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
     wake() {
       wakeUp?.();
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (e: never) => void);
-      return () => {
-        set.delete(listener as (e: never) => void);
-      };
-    },
+    on: events.on,
   };
 }

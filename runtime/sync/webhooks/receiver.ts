@@ -25,6 +25,7 @@ import { SYNC_STATE_TABLE } from '../pull-tables.js';
 import { createStreamWriter, type PullStream } from '../pull.js';
 import { createWebhookTables, DEFAULT_WEBHOOK_TABLE, webhookTableParts } from './schema.js';
 import { githubScheme, headerValue, stripeScheme, type VerifyFailureReason, type WebhookHeaders, type WebhookScheme } from './signatures.js';
+import { createEvents } from '../../events.js';
 
 /** A verified delivery. */
 export interface WebhookEvent<P = any> {
@@ -172,16 +173,8 @@ export function createWebhookReceiver<P = any>(options: WebhookReceiverOptions<P
   const now = options.now ?? Date.now;
   const writer = createStreamWriter();
 
-  const listeners = new Map<keyof WebhookReceiverEvents, Set<(e: never) => void>>();
-  function emit<E extends keyof WebhookReceiverEvents>(event: E, payload: WebhookReceiverEvents[E]): void {
-    for (const l of [...(listeners.get(event) ?? [])]) {
-      try {
-        (l as (e: WebhookReceiverEvents[E]) => void)(payload);
-      } catch {
-        // A listener's error is its own.
-      }
-    }
-  }
+  const events = createEvents<WebhookReceiverEvents>();
+  const emit = events.emit;
 
   let started: Promise<void> | undefined;
   let closed = false;
@@ -296,13 +289,6 @@ export function createWebhookReceiver<P = any>(options: WebhookReceiverOptions<P
       const result = await db.deleteFrom(table).where('source', '=', source).where('received_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (e: never) => void);
-      return () => {
-        set.delete(listener as (e: never) => void);
-      };
-    },
+    on: events.on,
   };
 }
