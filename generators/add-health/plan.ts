@@ -18,7 +18,6 @@ import { userFile } from '../core/plan/user-file.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { openapiTypesFile } from '../core/render/openapi-types.js';
 import { loadTemplates } from '../core/render/templates.js';
-import { insertBeforeCall } from '../core/ts/merge.js';
 import { probeProblem, unknownOptional, upstreamProblems, type UpstreamArgument, type UpstreamSpecArgument } from './options.js';
 import { buildHealthView, clientStem, mergeUpstreams, type UpstreamRecord, type UpstreamSpecInput } from './view-model.js';
 
@@ -142,6 +141,8 @@ export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: Pl
   for (const [route, on] of [['GET /health/live', view.live], ['GET /health/ready', view.ready]] as const) {
     if (!on) warnings.push({ code: 'HEALTH_ROUTE_IN_SPEC', subject: route, message: `the spec has its own ${route}: its handler answers, and add-health does not register one` });
   }
+  // Loaded here, not with the module: create-api loads this module for its follow-ups, and ts-morph is slow to load.
+  const { insertBeforeCall } = await import('../core/ts/merge.js');
   const wiring = planAppWiring(
     files,
     (app) =>

@@ -203,7 +203,8 @@ function deriveMapper(
       }
       return out;
     };
-    if (statuses.every((s) => fits(schema, probe(s)))) return { fields, whole: undefined };
+    // No property to derive (none required, none a problem field): a whole sample, as for other schemas.
+    if (fields.length > 0 && statuses.every((s) => fits(schema, probe(s)))) return { fields, whole: undefined };
     return { fields: undefined, whole: { source: 'sample', sample: sample(schema) } };
   }
   if (fits(schema, 'Some text about what went wrong')) return { fields: undefined, whole: { source: 'detail' } };

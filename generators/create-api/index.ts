@@ -3,18 +3,19 @@
  * `--endpoint`, the resource's table, migration, types and repository come in the same all-or-nothing change
  * (the database planner).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DB_SNAPSHOT_PATH, modelDrift } from '../core/db/drift.js';
-import { parseSnapshot } from '../core/db/snapshot.js';
 import { BackdevError, type Warning } from '../core/errors.js';
 import { editableSpec, resolveTarget } from '../core/generator/target.js';
-import type { Generator, GeneratorContext, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import type { Generator, GeneratorContext, PlannedRun, ResolvedTarget, WriteOptions } from '../core/generator/types.js';
 import { optional, projectFolder, projectQuestion } from '../core/generator/prompts.js';
-import { buildApi } from '../core/ir/build.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
+import { hashContent } from '../core/plan/manifest.js';
+import { codeFingerprint, recordReads, reuseRun, runCacheKey, runCachePath, treeText, type RunCacheSeed } from '../core/plan/run-cache.js';
 import type { FilePlan, Plan } from '../core/plan/types.js';
 import { FIELDS_HELP, parseFields } from '../core/resource/fields.js';
-import { loadSpec, readSpecText } from '../core/spec/load.js';
-import { addEndpoint } from './endpoint.js';
-import { GENERATOR, planCreateApi } from './plan.js';
+import { GENERATOR } from './name.js';
 
 export interface CreateApiOptions extends WriteOptions {
   /** Spec file or URL; defaults to `spec` in backdev.config.json. */
@@ -30,8 +31,9 @@ export interface CreateApiOptions extends WriteOptions {
 }
 
 /** The models with a table in the last design, from its snapshot (none when there is none or it is unreadable). */
-function designedModels(snapshotText: string | undefined): string[] {
+async function designedModels(snapshotText: string | undefined): Promise<string[]> {
   if (snapshotText === undefined) return [];
+  const { parseSnapshot } = await import('../core/db/snapshot.js');
   try {
     return parseSnapshot(snapshotText, DB_SNAPSHOT_PATH)
       .tables.map((t) => t.model)
@@ -54,10 +56,11 @@ interface EndpointChange {
 async function endpointChange(context: GeneratorContext, options: CreateApiOptions): Promise<EndpointChange> {
   const fields = parseFields(options.fields!);
   const spec = editableSpec(context.target, '--endpoint');
+  const [{ readSpecText }, { addEndpoint }] = await Promise.all([import('../core/spec/load.js'), import('./endpoint.js')]);
   const edit = addEndpoint(await readSpecText(spec.file), spec.file, options.endpoint!, fields, {
     fieldsText: options.fields,
     checkRefs: true,
-    knownModels: designedModels(context.files.read(DB_SNAPSHOT_PATH)),
+    knownModels: await designedModels(context.files.read(DB_SNAPSHOT_PATH)),
   });
   const note = !edit.changed
     ? `create-api: ${edit.schemaName} is already in ${spec.relative} as described`
@@ -96,10 +99,29 @@ export const createApi: Generator<CreateApiOptions> = {
     options: (a) => ({ spec: optional(a.spec), out: projectFolder(a.out), endpoint: optional(a.endpoint), fields: optional(a.fields), dryRun: a.dryRun === true }),
   },
   async plan(context, options): Promise<PlannedRun> {
-    const { target, files } = context;
+    const { target } = context;
+    // A run that adds nothing to the spec, with the inputs and files of the last write: that write's plan again.
+    const key = options.endpoint === undefined ? runKey(target) : undefined;
+    const cachePath = runCachePath(GENERATOR);
+    if (key !== undefined) {
+      const reused = reuseRun(context.files, cachePath, key);
+      if (reused) {
+        const replay = reused.replay as Replay;
+        const seed: RunCacheSeed = { path: cachePath, key, reads: reused.depends, replay };
+        return {
+          plans: [{ generator: GENERATOR, files: reused.files, warnings: reused.warnings, cache: seed }],
+          notes: [],
+          checkFailures: replay.checkFailures,
+          details: { spec: target.spec },
+        };
+      }
+    }
+    const recording = key !== undefined ? recordReads(context.files) : undefined;
+    const files = recording?.files ?? context.files;
     const notes: string[] = [];
     const endpoint = options.endpoint !== undefined ? await endpointChange(context, options) : undefined;
     if (endpoint) notes.push(endpoint.note);
+    const [{ loadSpec }, { buildApi }] = await Promise.all([import('../core/spec/load.js'), import('../core/ir/build.js')]);
     const spec = await loadSpec(target.spec!, endpoint ? { rootText: endpoint.rootText } : {});
     const plan = await context.planners.api(spec, buildApi(spec), files, { dirs: target.dirs, templates: target.templates });
     // A table-backed schema that changed since design-database designed it: say so before it answers 500.
@@ -113,8 +135,18 @@ export const createApi: Generator<CreateApiOptions> = {
           ? 'changed since its table was designed, and no migration covers it: run `backdev design-database`, then `npm run db:migrate` and restart the server'
           : 'is marked x-backdev-table but has no table yet: run `backdev design-database`, then `npm run db:migrate` and restart the server',
     }));
+    const checkFailures =
+      drift.length > 0
+        ? [`the database design is out of date for ${drift.map((d) => d.model).join(', ')}; run \`backdev design-database\`, then \`npm run db:migrate\`, and commit the result`]
+        : [];
+    const replay: Replay = { checkFailures };
     const plans: Plan[] = [
-      { ...plan, files: endpoint?.specFile ? [...plan.files, endpoint.specFile] : plan.files, warnings: [...plan.warnings, ...driftWarnings] },
+      {
+        ...plan,
+        files: endpoint?.specFile ? [...plan.files, endpoint.specFile] : plan.files,
+        warnings: [...plan.warnings, ...driftWarnings],
+        ...(key !== undefined && recording ? { cache: { path: cachePath, key, reads: recording.reads, replay } } : {}),
+      },
     ];
     let migrationFile: string | undefined;
     if (endpoint) {
@@ -133,11 +165,41 @@ export const createApi: Generator<CreateApiOptions> = {
     return {
       plans,
       notes,
-      checkFailures:
-        drift.length > 0
-          ? [`the database design is out of date for ${drift.map((d) => d.model).join(', ')}; run \`backdev design-database\`, then \`npm run db:migrate\`, and commit the result`]
-          : [],
+      checkFailures,
       details: { spec: target.spec, ...(migrationFile ? { migration: migrationFile } : {}) },
     };
   },
 };
+
+/** What a reused run tells the user again (its warnings travel with the plan). */
+interface Replay {
+  checkFailures: string[];
+}
+
+/** A `$ref` whose value does not start with `#`: the spec has other files (or URLs) the key cannot see. */
+const EXTERNAL_REF = /\$ref["']?\s*:\s*(?:"(?!#)|'(?!#)|[^"'\s#])/;
+
+/**
+ * The run cache key of a plain regeneration: the spec's bytes, create-api's templates (bundled and the
+ * user's), the options that shape output, and backdev's code. None for a spec given as a URL or split over
+ * several files (whose other files the key would not cover): those runs always plan in full.
+ */
+function runKey(target: ResolvedTarget): string | undefined {
+  const spec = target.spec;
+  if (spec === undefined || /^https?:\/\//i.test(spec)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(spec, 'utf8');
+  } catch {
+    return undefined; // loadSpec reports it
+  }
+  if (EXTERNAL_REF.test(text)) return undefined;
+  return runCacheKey({
+    generator: GENERATOR,
+    code: codeFingerprint(),
+    spec: `${spec}\n${hashContent(text)}`,
+    dirs: JSON.stringify(target.dirs),
+    templates: treeText(path.join(PACKAGE_ROOT, 'templates', GENERATOR)),
+    userTemplates: target.templates === undefined ? '' : `${path.resolve(target.templates)}\n${treeText(path.resolve(target.templates, GENERATOR))}`,
+  });
+}

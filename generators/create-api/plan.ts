@@ -6,15 +6,20 @@ import type { OutputDirs } from '../core/config.js';
 import type { Warning } from '../core/errors.js';
 import type { ApiIR } from '../core/ir/types.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
-import { openapiTypesFile } from '../core/render/openapi-types.js';
+import { openapiTypesFile, startTypes } from '../core/render/openapi-types.js';
 import { loadTemplates, type TemplateSet } from '../core/render/templates.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { userFile } from '../core/plan/user-file.js';
 import type { LoadedSpec } from '../core/spec/load.js';
-import { appendToModule, exportedNames, suiteTitles, type NamedImport } from '../core/ts/merge.js';
+import type { NamedImport } from '../core/ts/merge.js';
+import { GENERATOR } from './name.js';
 import { buildView, type CreateApiView, type GroupView, type OperationView } from './view-model.js';
 
-export const GENERATOR = 'create-api';
+export { GENERATOR };
+
+type TsMerge = typeof import('../core/ts/merge.js');
+/** ts-morph (a TypeScript compiler of its own) loads only when a run merges into a file the user already has. */
+const merging = (): Promise<TsMerge> => import('../core/ts/merge.js');
 
 export interface PlanOptions {
   dirs: OutputDirs;
@@ -32,14 +37,18 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
   const needTests = new Set<string>();
   for (const group of api.groups) {
     const existing = files.read(`${dirs.tests}/${group.fileStem}.test.ts`);
-    const present = existing === undefined ? new Set<string>() : suiteTitles(existing);
+    const present = existing === undefined ? new Set<string>() : (await merging()).suiteTitles(existing);
     for (const id of group.operationIds) if (!present.has(id)) needTests.add(id);
   }
   const warnings: Warning[] = [...api.warnings];
+  // openapi-typescript runs (in a worker thread) while the view and the other files are made here.
+  const typesPath = `${dirs.generated}/openapi.gen.ts`;
+  const types = startTypes(spec.document, spec.root, files, typesPath);
   const view = buildView(api, dirs, needTests, warnings);
+  const typesFile = openapiTypesFile(spec.document, spec.root, files, typesPath, templates.render('partials/header.hbs', view), types);
+  typesFile.catch(() => {}); // awaited below, after the other files
   const out: FilePlan[] = [];
 
-  out.push(await openapiTypesFile(spec.document, spec.root, files, `${dirs.generated}/openapi.gen.ts`, templates.render('partials/header.hbs', view)));
   out.push({ path: `${dirs.generated}/openapi.gen.json`, ownership: 'generated', content: JSON.stringify(spec.document, null, 2) + '\n' });
   for (const name of GENERATED_TEMPLATES) {
     const file = `${dirs.generated}/${name}.gen.ts`;
@@ -58,7 +67,7 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
     }
   }
   if (view.errorMappers.length > 0) out.push(await errorsFile(view, files, templates));
-  return { generator: GENERATOR, files: out, warnings };
+  return { generator: GENERATOR, files: [await typesFile, ...out], warnings };
 }
 
 /** The user's error mappers: written whole when missing, else only mappers of new schemas are appended. */
@@ -70,6 +79,7 @@ async function errorsFile(view: CreateApiView, files: ProjectFiles, templates: T
   if (existing === undefined) {
     return { path, ownership: 'scaffold', content: await formatTypeScript(templates.render('errors-file.ts.hbs', view), path) };
   }
+  const { appendToModule, exportedNames } = await merging();
   const present = exportedNames(existing);
   const missing = view.errorMappers.filter((m) => !present.has(m.name));
   const sections = await Promise.all(
@@ -89,7 +99,7 @@ interface UserModule {
   path: string;
   whole: () => Promise<string>;
   /** Names of the sections the file has now (exports, suite titles). */
-  present: (text: string) => Set<string>;
+  present: (ts: TsMerge, text: string) => Set<string>;
   section: (op: OperationView) => Promise<string>;
   orphan: (name: string) => Warning | undefined;
   imports?: NamedImport[];
@@ -98,14 +108,15 @@ interface UserModule {
 async function userModule(group: GroupView, files: ProjectFiles, warnings: Warning[], m: UserModule): Promise<FilePlan> {
   const existing = files.read(m.path);
   if (existing === undefined) return { path: m.path, ownership: 'scaffold', content: await m.whole() };
-  const present = m.present(existing);
+  const ts = await merging();
+  const present = m.present(ts, existing);
   const ids = new Set(group.operations.map((o) => o.id));
   for (const name of [...present].sort()) {
     const warning = ids.has(name) ? undefined : m.orphan(name);
     if (warning) warnings.push(warning);
   }
   const sections = await Promise.all(group.operations.filter((op) => !present.has(op.id)).map(m.section));
-  return { path: m.path, ownership: 'scaffold', content: appendToModule(existing, sections, m.imports) };
+  return { path: m.path, ownership: 'scaffold', content: ts.appendToModule(existing, sections, m.imports) };
 }
 
 function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles, templates: TemplateSet, dirs: OutputDirs, warnings: Warning[]) {
@@ -113,7 +124,7 @@ function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles,
   return userModule(group, files, warnings, {
     path,
     whole: () => formatTypeScript(templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations }), path),
-    present: exportedNames,
+    present: (ts, text) => ts.exportedNames(text),
     section: async (op) => (await formatTypeScript(templates.render('partials/handler-stub.hbs', { ...view, ...op }), path)).trimEnd(),
     orphan: (name) =>
       /^[a-z]/.test(name)
@@ -145,7 +156,7 @@ function testFile(group: GroupView, view: CreateApiView, files: ProjectFiles, te
   return userModule(group, files, warnings, {
     path,
     whole: async () => tidy(templates.render('test-file.ts.hbs', { ...view, group, operations: group.operations })),
-    present: suiteTitles,
+    present: (ts, text) => ts.suiteTitles(text),
     section: async (op) => tidy(templates.render('partials/test-case.hbs', { ...view, ...op })).trimEnd(),
     orphan: (title) =>
       /^[A-Za-z_$][\w$]*$/.test(title)

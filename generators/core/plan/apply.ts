@@ -12,6 +12,7 @@ import path from 'node:path';
 import { BackdevError, type Warning } from '../errors.js';
 import { unifiedDiff } from './diff.js';
 import { hashContent, MANIFEST_PATH, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from './manifest.js';
+import { RUN_CACHE_GITIGNORE, runCacheEntry } from './run-cache.js';
 import type { FilePlan, Plan, ProjectFiles } from './types.js';
 
 export interface ApplyOptions {
@@ -128,6 +129,8 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   const edited: string[] = [];
   const next: Manifest = { version: 1, files: { ...manifest.files } };
   const planned = new Set<string>();
+  // Every file looked at, as it is on disk now (for the run cache: with the actions applied, the state a run leaves).
+  const looked = new Map<string, string | undefined>([[MANIFEST_PATH, manifestText]]);
 
   for (const file of [...fileGenerator.keys()].sort((a, b) => (a.path < b.path ? -1 : 1))) {
     const generator = fileGenerator.get(file)!;
@@ -135,6 +138,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     planned.add(file.path);
     resolveInside(root, file.path);
     const disk = files.read(file.path);
+    looked.set(file.path, disk);
     const entry = manifest.files[file.path];
     decide(file, disk, entry?.hash, entry !== undefined);
     if (file.ownership === 'user-edit') continue;
@@ -190,6 +194,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     }
     delete next.files[rel];
     const disk = files.read(rel);
+    looked.set(rel, disk);
     if (disk === undefined) continue;
     if (entry.ownership !== 'generated') {
       report.warnings.push({ code: 'STALE_USER_FILE', subject: rel, message: 'no longer generated; it is yours and was left in place' });
@@ -230,8 +235,27 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     return report;
   }
   if (options.check) return report;
-  commit(root, actions);
+  commit(root, [...actions, ...cacheActions(list, actions, looked, files)]);
   return report;
+}
+
+/**
+ * Writes of the run cache entries of plans that ask for one (and of the cache folder's .gitignore): not part
+ * of the report, and left out when unchanged.
+ */
+function cacheActions(plans: readonly Plan[], actions: readonly Action[], looked: ReadonlyMap<string, string | undefined>, files: ProjectFiles): Action[] {
+  const seeded = plans.filter((p) => p.cache !== undefined);
+  if (seeded.length === 0) return [];
+  const final = new Map(looked);
+  for (const a of actions) final.set(a.path, a.kind === 'write' ? a.content : undefined);
+  const out: Action[] = [];
+  const write = (rel: string, content: string) => {
+    const old = files.read(rel);
+    if (old !== content) out.push({ kind: 'write', path: rel, content, old });
+  };
+  write(RUN_CACHE_GITIGNORE, '*\n');
+  for (const p of seeded) write(p.cache!.path, runCacheEntry(p.cache!, p.files, p.warnings, final));
+  return out;
 }
 
 function commit(root: string, actions: readonly Action[]): void {

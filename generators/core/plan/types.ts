@@ -1,5 +1,6 @@
 /** What generators produce: a list of files with their ownership. Only `apply` turns it into disk writes. */
 import type { Warning } from '../errors.js';
+import type { RunCacheSeed } from './run-cache.js';
 
 /**
  * - `generated`: backdev owns it; rewritten every run; edits by hand stop the run (unless forced).
@@ -32,6 +33,8 @@ export interface Plan {
    * its other recorded files are not stale for missing from it.
    */
   readonly partial?: boolean;
+  /** Record this run in the run cache when it is written (core/plan/run-cache.ts). */
+  readonly cache?: RunCacheSeed;
 }
 
 /** Read access to the current project, given to planners that merge into user-owned files. */

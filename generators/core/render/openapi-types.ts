@@ -20,7 +20,11 @@
  *   identifier): discriminators are left out (the alternatives and their properties stay).
  * Validation schemas are converted from the original document; only typing sees this copy.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { BackdevError } from '../errors.js';
 import { isObject, type Obj } from '../json.js';
 import { hashContent } from '../plan/manifest.js';
@@ -35,7 +39,10 @@ const SCHEMA_KEYS = ['items', 'additionalProperties', 'not', 'contains', 'if', '
 const SCHEMA_MAP_KEYS = ['properties', 'patternProperties', '$defs', 'definitions'];
 
 export function prepareForTypes(doc: Obj): Obj {
-  const copy = structuredClone(doc);
+  // `visit` builds new objects and arrays and never changes the ones it is given, so the document is read in
+  // place (a full copy of a large spec costs time and memory); only data under `example`, `default`, `enum`
+  // and the like is shared, and the result is only ever serialized.
+  const copy = doc;
   // Deep refs to schemas become refs to hoisted copies (`components.schemas.<name>`), each copied once:
   // inlining them instead multiplies on specs that chain such refs (one grew 155 KB → 161 MB).
   const hoisted = new Map<string, string>();
@@ -65,7 +72,7 @@ export function prepareForTypes(doc: Obj): Obj {
       const target = resolvePointer(copy, ref);
       if (target === undefined || inlining.has(ref) || depth > 20) return inSchema ? {} : node;
       inlining.add(ref);
-      const inlined = visit(structuredClone(target), inSchema, depth + 1);
+      const inlined = visit(target, inSchema, depth + 1);
       inlining.delete(ref);
       return inlined;
     }
@@ -109,7 +116,7 @@ export function prepareForTypes(doc: Obj): Obj {
   const prepared = visit(copy, false, 0) as Obj;
   if (hoisted.size > 0) {
     const schemas = componentSchemas(prepared, true);
-    for (const [ref, name] of hoisted) schemas[name] = visit(structuredClone(resolvePointer(copy, ref)), true, 0);
+    for (const [ref, name] of hoisted) schemas[name] = visit(resolvePointer(copy, ref), true, 0);
   }
   breakUnionCycles(prepared);
   return prepared;
@@ -196,33 +203,87 @@ function breakUnionCycles(doc: Obj): void {
 
 const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('openapi-typescript/package.json').version;
 
+/** The input of openapi-typescript for a document, and its types when they are already being computed. */
+export interface TypesJob {
+  readonly documentJson: string;
+  readonly types: Promise<string> | undefined;
+}
+
+/**
+ * Prepares `document` for typing and, unless the file at `path` may be reused (it is intact and recorded
+ * with the hash of its inputs), starts typing it now, so that it runs beside the caller's own work. The
+ * result is the same as without it: `openapiTypesFile` decides what the file is.
+ */
+export function startTypes(document: Obj, specFile: string, files: ProjectFiles, path: string): TypesJob {
+  const documentJson = JSON.stringify(prepareForTypes(document));
+  const recorded = files.recorded(path);
+  const reusable = recorded?.inputHash !== undefined && recorded.hash !== undefined && files.read(path) !== undefined;
+  if (reusable || !typesWorker()) return { documentJson, types: undefined };
+  const types = typesFor(specFile, documentJson);
+  types.catch(() => {}); // handled where it is awaited; not an unhandled rejection meanwhile
+  return { documentJson, types };
+}
+
 /**
  * The generated file at `path`: `header` + openapi-typescript's types for `document` (`paths`, `components`,
  * `operations`). Its output depends only on the document and its version, so when both are what produced
  * the file on disk (recorded in the manifest) and the file is intact, the file is reused: a no-change
  * regeneration of a large spec skips the slowest step. `specFile` locates the error when it cannot type it.
+ * `job`: from `startTypes` on the same document.
  */
-export async function openapiTypesFile(document: Obj, specFile: string, files: ProjectFiles, path: string, header: string): Promise<FilePlan> {
-  const documentJson = JSON.stringify(prepareForTypes(document));
+export async function openapiTypesFile(document: Obj, specFile: string, files: ProjectFiles, path: string, header: string, job?: TypesJob): Promise<FilePlan> {
+  const documentJson = job?.documentJson ?? JSON.stringify(prepareForTypes(document));
   const inputHash = hashContent(`openapi-typescript@${OPENAPI_TYPESCRIPT_VERSION}\n${header}\n${documentJson}`);
   const recorded = files.recorded(path);
   if (recorded?.inputHash === inputHash && recorded.hash) {
     const disk = files.read(path);
     if (disk !== undefined && hashContent(disk) === recorded.hash) return { path, ownership: 'generated', content: disk, inputHash };
   }
-  return { path, ownership: 'generated', content: header + (await typesFor(specFile, documentJson)), inputHash };
+  return { path, ownership: 'generated', content: header + (await (job?.types ?? typesFor(specFile, documentJson))), inputHash };
 }
 
-/** `documentJson`: openapi-typescript gets its own copy (it changes the object it is given). */
+const WORKER = new URL('./openapi-types-worker.js', import.meta.url);
+
+/**
+ * Whether types are computed in a worker thread, beside the rest of the run: with more than two cores (on
+ * two, the machine has little to spare, and the second heap costs a third more peak memory), in the
+ * compiled package (from sources the worker's module is TypeScript). BACKDEV_TYPES_WORKER=1 or 0 decides.
+ */
+function typesWorker(): boolean {
+  const forced = process.env.BACKDEV_TYPES_WORKER;
+  if (forced === '0') return false;
+  if (!existsSync(fileURLToPath(WORKER))) return false;
+  return forced === '1' || availableParallelism() > 2;
+}
+
+/** The types of `documentJson`: in a worker thread (see `typesWorker`), else here. */
 async function typesFor(specFile: string, documentJson: string): Promise<string> {
   try {
-    const { default: openapiTS, astToString } = await import('openapi-typescript');
-    const ast = await openapiTS(documentJson, { silent: true });
-    return astToString(ast);
+    if (!typesWorker()) return await (await import('./openapi-types-transform.js')).typesText(documentJson);
+    return await inWorker(WORKER, documentJson);
   } catch (err) {
     throw new BackdevError('SPEC_INVALID', `openapi-typescript could not type the spec: ${(err as Error).message}`, {
       location: { file: specFile },
       cause: err,
     });
   }
+}
+
+function inWorker(url: URL, documentJson: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(url, { workerData: documentJson });
+    let settled = false;
+    worker.once('message', (m: { text?: string; error?: string }) => {
+      settled = true;
+      if (m.text !== undefined) resolve(m.text);
+      else reject(new Error(m.error ?? 'no result'));
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`its worker thread ended (exit code ${code}) without a result`));
+    });
+  });
 }
