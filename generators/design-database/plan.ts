@@ -3,6 +3,7 @@
  * only what changed (append-only), the Kysely `Database` types and the snapshot (generated), a repository
  * per new model and `src/db.ts` (yours, written once), and a shutdown hook merged into `src/app.ts`.
  */
+import { sep } from 'node:path';
 import { DB_SNAPSHOT_PATH } from '../core/db/drift.js';
 import type { OutputDirs } from '../core/config.js';
 import { diffSchemas, type Migration } from '../core/db/diff.js';
@@ -13,7 +14,7 @@ import { BackdevError, type Warning } from '../core/errors.js';
 import { planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
-import { loadTemplates } from '../core/render/templates.js';
+import { BUNDLED_TEMPLATES, loadTemplates } from '../core/render/templates.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
 import { insertBeforeReturn } from '../core/ts/merge.js';
 import { moduleSpecifier } from '../core/module-paths.js';
@@ -23,6 +24,7 @@ import { buildAdditions } from '../core/resource/additions.js';
 import { parseFields } from '../core/resource/fields.js';
 import { resourceNames } from '../core/resource/names.js';
 import { designSchema } from './mapping.js';
+import { layoutRepository } from './repository-layout.js';
 import { buildDatabaseView } from './view-model.js';
 
 export const GENERATOR = 'design-database';
@@ -139,13 +141,16 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
     return isObject(s) && Array.isArray(s.required) ? new Set(s.required.filter((r): r is string => typeof r === 'string')) : undefined;
   };
   const view = buildDatabaseView(schema, required);
+  // The bundled repository template renders formatted code (repository-layout.ts); a user's goes through prettier.
+  const bundledRepository = templates.source('repository.ts.hbs').startsWith(BUNDLED_TEMPLATES + sep);
+  const userRepository = (text: string, file: string) => (bundledRepository ? layoutRepository(text) : formatTypeScript(text, file));
   out.push({ path: `${dirs.db}/schema.gen.ts`, ownership: 'generated', content: tidy(templates.render('schema.gen.ts.hbs', view)) });
   out.push({ path: SNAPSHOT_PATH, ownership: 'generated', content: serializeSnapshot(schema) });
   for (const model of view.models) {
     const base = `${dirs.db}/repositories/${model.fileStem}.gen.ts`;
     out.push({ path: base, ownership: 'generated', content: tidy(templates.render('repository.gen.ts.hbs', { ...view, model })) });
     const path = `${dirs.db}/repositories/${model.fileStem}.ts`;
-    out.push(await userFile(files, path, () => formatTypeScript(templates.render('repository.ts.hbs', { ...view, model }), path)));
+    out.push(await userFile(files, path, () => userRepository(templates.render('repository.ts.hbs', { ...view, model }), path)));
   }
   const dbView = { imports: { schemaFromDbModule: moduleSpecifier('src', `${dirs.db}/schema.gen.js`) } };
   out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));

@@ -4,7 +4,8 @@
  * `.data/pglite` (or in memory with `dataDir: 'memory://'`), so a new project needs no server.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type Dialect, type Driver } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type DatabaseIntrospector, type Dialect, type Driver } from 'kysely';
+import { BackdevPostgresIntrospector } from './introspector.js';
 import { FolderMigrationProvider, migrateStepwise } from './helpers.js';
 import { lockDataDir } from './lock.js';
 import { PGliteDialect } from './pglite.js';
@@ -12,6 +13,7 @@ import { createPGlite } from './pglite-template.js';
 
 export { PGliteDialect } from './pglite.js';
 export { DatabaseLockedError, lockDataDir, type LockHolder, type LockOptions } from './lock.js';
+export { isBatchQuery, runStatements, STATEMENT_BATCH, StatementError, type BatchQuery, type Statement } from './statements.js';
 export { DataError, mapDataErrors, sqlState, toDataError, type DataErrorDetail, type DataOperation, type ErrorMapping } from './errors.js';
 export {
   decodeCursor,
@@ -68,10 +70,17 @@ function resolveUrl(options: DatabaseOptions): string | undefined {
 const DATE_OID = 1082;
 const INT8_OID = 20;
 
+/** Kysely's PostgreSQL dialect with the introspector of ./introspector.ts (the same answers, cheaper). */
+class BackdevPostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new BackdevPostgresIntrospector(db);
+  }
+}
+
 export function createDialect(options: DatabaseOptions = {}): Dialect {
   const url = resolveUrl(options);
   if (url) {
-    return new PostgresDialect({
+    return new BackdevPostgresDialect({
       pool: async () => {
         const { default: pg } = await import('pg');
         const parse = (oid: number, format?: 'text' | 'binary') =>
@@ -82,6 +91,9 @@ export function createDialect(options: DatabaseOptions = {}): Dialect {
         // listens to ends the process. The statement that uses it next fails with that error instead, and
         // the pool drops the connection.
         pool.on('connect', (client) => client.on('error', () => {}));
+        // An idle connection the server ends is reported on the pool, which drops it and opens another when
+        // one is needed: without a listener, that report would end the process too.
+        pool.on('error', () => {});
         return pool;
       },
     });

@@ -6,7 +6,6 @@ import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
-  PostgresIntrospector,
   PostgresQueryCompiler,
   type DatabaseConnection,
   type DatabaseIntrospector,
@@ -17,6 +16,8 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { BackdevPostgresIntrospector } from './introspector.js';
+import { isBatchQuery } from './statements.js';
 
 export interface PGliteDialectConfig {
   /** The PGlite instance, or a function creating it on first use. */
@@ -39,7 +40,7 @@ export class PGliteDialect implements Dialect {
     return new PostgresQueryCompiler();
   }
   createIntrospector(db: Kysely<any>): DatabaseIntrospector {
-    return new PostgresIntrospector(db);
+    return new BackdevPostgresIntrospector(db);
   }
 }
 
@@ -99,6 +100,11 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly db: PGlite) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    // Several statements (runStatements): `query` takes one, `exec` runs them all in one call.
+    if (isBatchQuery(compiled)) {
+      await this.db.exec(compiled.sql);
+      return { rows: [] };
+    }
     const result = await this.db.query<R>(compiled.sql, [...compiled.parameters]);
     const affected = result.affectedRows;
     return {
