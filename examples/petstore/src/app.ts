@@ -4,7 +4,13 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { openapiDocument } from './generated/docs.gen.js';
 import { frameworkErrors } from './generated/http.gen.js';
 import { registerRoutes, type RegisterRoutesOptions } from './generated/routes.gen.js';
@@ -24,9 +30,29 @@ export interface AppOptions extends RegisterRoutesOptions {
   tracing?: { register(app: FastifyInstance): void };
 }
 
+/**
+ * One log line per request (Fastify writes two: one when it arrives, one when it is answered): written when
+ * it is answered, with the request, the status and the time taken, at `info` (LOG_LEVEL=warn: none).
+ */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (this.isLogDisabled(request)) return;
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+}
+
 export async function buildApp(options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? true,
+    logController: new RequestLog(),
     // Path parameters up to 8192 characters reach validation (the spec's maxLength decides; Node's 16 KiB
     // header limit bounds the whole URL anyway); a malformed URL or a longer parameter is answered as a
     // problem, like every other error.

@@ -162,10 +162,12 @@ export function sendProblem(
  */
 export function installErrorHandling(app: FastifyInstance, fallback?: ErrorResponses): void {
   fallbacks.set(app, fallback);
-  app.addHook('preValidation', requireBody);
-  app.addHook('preHandler', (request, _reply, done) => {
-    if (request.body === ABSENT_BODY) request.body = undefined;
-    done();
+  // The body checks are hooks of the operations that declare a request body, and of no other route.
+  app.addHook('onRoute', (route) => {
+    const config = (route.config as { backdev?: RouteErrorConfig } | undefined)?.backdev;
+    if (config === undefined || (config.bodyTypes === undefined && config.bodyRequired !== true)) return;
+    route.preValidation = [requireBody(config), ...hooksOf(route.preValidation)] as typeof route.preValidation;
+    if (config.bodyRequired !== true) route.preHandler = [clearAbsentBody, ...hooksOf(route.preHandler)] as typeof route.preHandler;
   });
   app.setErrorHandler((error, request, reply) => {
     const config = routeConfig(request);
@@ -211,28 +213,45 @@ const FRAMEWORK_DETAILS: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
 };
 
+/** A route's hooks of one kind as a list (Fastify takes one function or a list). */
+function hooksOf<T>(hooks: T | T[] | undefined): T[] {
+  return hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
+}
+
 /**
- * A `preValidation` hook (installed by `installErrorHandling`): a request without a body to an operation
- * whose body is required is invalid (Fastify validates only the bodies that are sent).
+ * The `preValidation` hook of an operation with a request body (added by `installErrorHandling`): a request
+ * without a body to an operation whose body is required is invalid (Fastify validates only the bodies that
+ * are sent).
  */
-export function requireBody(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
-  const config = request.is404 ? undefined : routeConfig(request);
-  if (!config) return done();
-  if (request.body !== undefined) {
-    // Fastify parses text/plain and JSON for any route: a body of a type the operation does not declare
-    // is an invalid request (answered with the operation's status for those, like a body that fails).
-    const type = String(request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (config.bodyTypes && !config.bodyTypes.some((declared) => mediaTypeMatches(declared, type))) {
-      return done(invalidBody(`has the media type ${type || '(none)'}, which the operation does not accept`));
+export function requireBody(config: RouteErrorConfig): (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void {
+  return (request, _reply, done) => {
+    if (request.body !== undefined) {
+      // Fastify parses text/plain and JSON for any route: a body of a type the operation does not declare
+      // is an invalid request (answered with the operation's status for those, like a body that fails).
+      const header = request.headers['content-type'];
+      if (!config.bodyTypes || (header !== undefined && config.bodyTypes.includes(header))) return done();
+      const type = String(header ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!config.bodyTypes.some((declared) => mediaTypeMatches(declared, type))) {
+        return done(invalidBody(`has the media type ${type || '(none)'}, which the operation does not accept`));
+      }
+      return done();
     }
-    return done();
-  }
-  if (config.bodyRequired !== true) {
-    // Validation sees the mark, not `null` (a body of JSON `null` is validated as sent).
-    if (config.bodyTypes) request.body = ABSENT_BODY;
-    return done();
-  }
-  done(invalidBody('is required'));
+    if (config.bodyRequired !== true) {
+      // Validation sees the mark, not `null` (a body of JSON `null` is validated as sent).
+      if (config.bodyTypes) request.body = ABSENT_BODY;
+      return done();
+    }
+    done(invalidBody('is required'));
+  };
+}
+
+/**
+ * The `preHandler` hook of an operation with an optional body: an absent body is `undefined` again for the
+ * handler (and for the route's own preHandler hooks; the app's run before it).
+ */
+function clearAbsentBody(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  if (request.body === ABSENT_BODY) request.body = undefined;
+  done();
 }
 
 /** An error the error handler answers like a body that fails validation, pointing at `/body`. */
@@ -249,14 +268,15 @@ type AnyHandler = (ctx: HandlerContext<unknown>) => unknown;
 /**
  * Calls a handler with the validated request and sends what it returns (a request that fails validation
  * never gets here: it is answered by the error handler). `paramNames` maps route parameter names back to
- * the spec's names where those are not valid route names.
+ * the spec's names where those are not valid route names. An async handler's promise is answered in one
+ * `then`, as Fastify answers its own handlers' (no async wrapper, no second await).
  */
-export async function dispatch(
+export function dispatch(
   request: FastifyRequest,
   reply: FastifyReply,
   handler: AnyHandler,
   paramNames?: Readonly<Record<string, string>>,
-): Promise<FastifyReply> {
+): FastifyReply | undefined | PromiseLike<FastifyReply | undefined> {
   let params = request.params as Record<string, unknown>;
   if (paramNames) {
     params = {};
@@ -264,27 +284,43 @@ export async function dispatch(
       params[paramNames[routeName] ?? routeName] = value;
     }
   }
-  const result = (await handler({
+  const result = handler({
     params,
     query: request.query,
     headers: request.headers,
     body: request.body,
     request,
     reply,
-  } as HandlerContext<unknown>)) as unknown;
-  if (result === reply || reply.sent) return reply;
+  } as HandlerContext<unknown>);
+  if (result !== reply && typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+    return (result as PromiseLike<unknown>).then((value) => answer(request, reply, value));
+  }
+  return answer(request, reply, result);
+}
+
+/** Sends what a handler returned. */
+function answer(request: FastifyRequest, reply: FastifyReply, result: unknown): FastifyReply | undefined {
+  if (result === reply || reply.sent) return settled(reply);
   if (result instanceof NotImplemented) {
     const detail = `operation ${result.operationId} has no implementation yet: replace its stub in src/handlers`;
-    return sendProblem(request, reply, problemDetails(501, detail));
+    return settled(sendProblem(request, reply, problemDetails(501, detail)));
   }
-  if (result instanceof ProblemResult) return sendProblem(request, reply, result.body);
+  if (result instanceof ProblemResult) return settled(sendProblem(request, reply, result.body));
   const out = result as { status: number; body?: unknown; headers?: HeadersOut; contentType?: string };
   reply.code(out.status);
   if (out.headers) reply.headers(out.headers);
   if (out.contentType) reply.type(out.contentType);
   // Fastify sends a string as it is: a JSON response whose value is a string is encoded here.
   if (typeof out.body === 'string' && out.contentType !== undefined && isJsonMediaType(out.contentType)) {
-    return reply.send(JSON.stringify(out.body));
+    return settled(reply.send(JSON.stringify(out.body)));
   }
-  return reply.send(out.body);
+  return settled(reply.send(out.body));
+}
+
+/**
+ * Nothing once the response is out (Fastify has nothing left to do); else the reply, a thenable that
+ * settles when it is (an async `onSend` hook is still at work), so that Fastify waits and sends nothing more.
+ */
+function settled(reply: FastifyReply): FastifyReply | undefined {
+  return reply.sent ? undefined : reply;
 }
