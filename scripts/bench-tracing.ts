@@ -194,6 +194,7 @@ async function main(): Promise<void> {
       const cOn = median(cpu.on!);
       const cOff = median(cpu.off!);
       console.log(`bench tracing: server CPU per request on ${cOn.toFixed(0)} µs, off ${cOff.toFixed(0)} µs (medians): throughput at full load ${(cOff / cOn).toFixed(2)}×`);
+      console.log(`bench tracing: ${(cOff / cOn).toFixed(2)}x tracing off (server CPU per request; target 0.9)`);
     }
     console.log(`bench tracing: ${spans} spans written (${(statSync(traceFile).size / 1e6).toFixed(1)} MB) while on (the default settings: every request sampled, spans to the JSONL file)`);
   } finally {
