@@ -1,7 +1,7 @@
 /** Shared test helpers: temporary projects, tree snapshots, running tsc and commands. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -144,11 +144,15 @@ export interface Server {
   output: () => string;
 }
 
-/** Starts `npm start` in the project on a free port and waits until it answers. */
-export async function startServer(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Server> {
+/**
+ * Starts the project's `src/server.ts` (through tsx, as `npm run dev` does; `args` such as `--migrate` are
+ * passed on) on a free port and waits until it answers. tsx is a loader in the server's own process, not
+ * its CLI, which would start a second process.
+ */
+export async function startServer(dir: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<Server> {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let output = '';
-  const child = spawn(process.execPath, [path.join(dir, 'node_modules/tsx/dist/cli.mjs'), 'src/server.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', ...args], {
     cwd: dir,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -178,6 +182,11 @@ export async function stopServer(server: Server): Promise<void> {
 
 /** One id per `vitest run` (set in vitest.config.ts, inherited by the test processes). */
 const RUN_ID = process.env.BACKDEV_TEST_RUN ?? `pid${process.pid}`;
+
+/** backdev's peer dependencies, at the ranges it declares: what a generator may add to a project. */
+const OPTIONAL_PROJECT_DEPS: Record<string, string> = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { peerDependencies: Record<string, string> }).peerDependencies;
+
+const sortedKeys = (o: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const DEPS_ROOT = path.join(REPO, '.tmp', 'deps');
 
 /**
@@ -189,7 +198,10 @@ const DEPS_ROOT = path.join(REPO, '.tmp', 'deps');
  */
 export async function installProject(dir: string, timeout = 400_000): Promise<void> {
   const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-  const deps = { ...pkg.dependencies };
+  // One install serves every project of the run: the project's dependencies plus the libraries backdev's
+  // generators may add (its peer dependencies: @fastify/websocket for add-realtime, ioredis, …), which a
+  // project that does not use them never imports. Keys sorted, so the same set hashes the same.
+  const deps = sortedKeys({ ...OPTIONAL_PROJECT_DEPS, ...pkg.dependencies });
   // The file: path is relative to the project; the shared folder needs it absolute.
   if (deps.backdev?.startsWith('file:')) deps.backdev = `file:${path.resolve(dir, deps.backdev.slice(5))}`;
   const npmrc = existsSync(path.join(dir, '.npmrc')) ? readFileSync(path.join(dir, '.npmrc'), 'utf8') : '';
@@ -199,7 +211,7 @@ export async function installProject(dir: string, timeout = 400_000): Promise<vo
     private: true,
     type: 'module',
     dependencies: deps,
-    devDependencies: pkg.devDependencies ?? {},
+    devDependencies: sortedKeys(pkg.devDependencies ?? {}),
     ...(pkg.overrides ? { overrides: pkg.overrides } : {}),
   };
   const hash = createHash('sha256').update(JSON.stringify(manifest) + npmrc).digest('hex').slice(0, 16);
@@ -209,28 +221,59 @@ export async function installProject(dir: string, timeout = 400_000): Promise<vo
   const done = path.join(shared, '.installed');
   const failed = path.join(shared, '.failed');
   mkdirSync(runDir, { recursive: true });
-  let owner = false;
-  try {
-    mkdirSync(shared);
-    owner = true;
-  } catch {
-    // Another test process installs these dependencies: wait for it below.
-  }
-  if (owner) {
-    writeFileSync(path.join(shared, 'package.json'), JSON.stringify(manifest, null, 2));
-    if (npmrc) writeFileSync(path.join(shared, '.npmrc'), npmrc);
-    const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shared, timeout });
-    writeFileSync(install.code === 0 ? done : failed, install.stdout + install.stderr);
-  } else {
-    const until = Date.now() + timeout;
-    while (!existsSync(done) && !existsSync(failed)) {
+  const ownerFile = path.join(shared, '.owner');
+  const until = Date.now() + timeout;
+  for (;;) {
+    let owner = false;
+    try {
+      mkdirSync(shared);
+      owner = true;
+    } catch {
+      // Another test process installs these dependencies: wait for it below.
+    }
+    if (owner) {
+      writeFileSync(ownerFile, String(process.pid));
+      writeFileSync(path.join(shared, 'package.json'), JSON.stringify(manifest, null, 2));
+      if (npmrc) writeFileSync(path.join(shared, '.npmrc'), npmrc);
+      const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shared, timeout });
+      writeFileSync(install.code === 0 ? done : failed, install.stdout + install.stderr);
+      break;
+    }
+    while (!existsSync(done) && !existsSync(failed) && ownerAlive(ownerFile)) {
       if (Date.now() > until) throw new Error(`timed out waiting for the shared install in ${shared}`);
       await new Promise((r) => setTimeout(r, 500));
+    }
+    if (existsSync(done) || existsSync(failed)) break;
+    // The installing process ended without finishing (its test file timed out and vitest ended it): the
+    // waiter that moves its folder away (a rename: one of them wins) clears it, and all try again.
+    const stale = `${shared}.stale-${process.pid}`;
+    try {
+      renameSync(shared, stale);
+      rmSync(stale, { recursive: true, force: true });
+    } catch {
+      // another waiter moved it first
     }
   }
   if (existsSync(failed)) throw new Error(`npm install failed in ${shared}:\n${readFileSync(failed, 'utf8')}`);
   rmSync(path.join(dir, 'node_modules'), { recursive: true, force: true });
   symlinkSync(path.join(shared, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+}
+
+/** False once the process named in the owner file has ended; true while the file is not written yet. */
+function ownerAlive(ownerFile: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(ownerFile, 'utf8'));
+  } catch {
+    return true; // the owner has just made the folder
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Shared installs of earlier runs (older than an hour, so that a run going on beside this one keeps its own). */

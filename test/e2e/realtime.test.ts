@@ -74,15 +74,9 @@ async function eventsInOrder(server: Server): Promise<void> {
   }
 }
 
-async function migrate(env: NodeJS.ProcessEnv): Promise<void> {
-  const r = await runCommand(process.execPath, ['node_modules/backdev/bin/backdev.js', 'migrate', 'up'], { cwd: dir, env });
-  expect(r.code, r.stdout + r.stderr).toBe(0);
-}
-
 describe('events over WebSocket after each committed change', () => {
   it('on the embedded PGlite database', async () => {
-    await migrate({ DATABASE_URL: '' });
-    const server = await startServer(dir, { DATABASE_URL: '' });
+    const server = await startServer(dir, { DATABASE_URL: '' }, ['--migrate']);
     try {
       await eventsInOrder(server);
     } finally {
@@ -98,8 +92,7 @@ describe('events over WebSocket after each committed change', () => {
     await admin.query(`create database ${name}`);
     const url = Object.assign(new URL(base), { pathname: `/${name}` }).href;
     try {
-      await migrate({ DATABASE_URL: url });
-      const server = await startServer(dir, { DATABASE_URL: url });
+      const server = await startServer(dir, { DATABASE_URL: url }, ['--migrate']);
       try {
         await eventsInOrder(server);
       } finally {

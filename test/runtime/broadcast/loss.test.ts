@@ -15,9 +15,9 @@
  * a message at or before the position the client already has.
  *
  * Scale (a loaded 2-core machine; the whole file takes ~30 s): publishing goes on until both disruptions are
- * over (planned over ~12 s on Redis, ~8 s on PostgreSQL) and the target is reached: at least 100,000 messages
- * on Redis (150-300k here), at least 5,000 on PostgreSQL (the bus does 1-3k msg/s on this machine while
- * everything else runs, so 5-20k messages); 4 topics,
+ * over (planned over ~12 s on Redis, ~8 s on PostgreSQL) and the target is reached: at least 20,000 messages
+ * on Redis (published at a steady 2,000 msg/s), at least 5,000 on PostgreSQL (the bus does 1-3k msg/s on
+ * this machine while everything else runs, so 5-20k messages); 4 topics,
  * 10 clients on 2 topics each (3 of them drop right after their first ack, before any message); clients away
  * for 0-3 s (scaled down from 0-30 s) after 0.3-2 s connected; retention 2,000 messages per topic (so long
  * absences do exceed the window and must come back as `gap`s). Seeded: set LOSS_SEED to replay a run.
@@ -475,11 +475,11 @@ describe.skipIf(!REDIS_SERVER)('broadcast loss test on Redis', () => {
         await sleep(500);
         await startServer();
       },
-      target: FULL ? 120_000 : 100_000,
-      minimum: 100_000,
+      target: FULL ? 120_000 : 20_000,
+      minimum: FULL ? 100_000 : 20_000,
       publishMs: FULL ? 60_000 : 12_000,
       concurrency: 64,
-      ...(FULL ? { rate: 2_000 } : {}),
+      rate: 2_000,
       losesData: true,
     });
   });

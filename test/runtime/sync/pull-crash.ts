@@ -6,13 +6,12 @@
  * compared with the source.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDatabase } from '../../../runtime/db/index.js';
 import { ensureSyncPullTables } from '../../../runtime/sync/index.js';
+import { childCommand, type ChildCommand } from '../../child-command.js';
 import { earlyRequests, seeded, startFakeApi, type IssuedPause, type ResourceName } from './pull-fake-api.js';
 import { compareWithSource, createPullTables, dropDatabaseWhenFree, type Comparison } from './pull-streams.js';
 
@@ -53,36 +52,6 @@ export interface CrashReport {
 }
 
 const CHILD = fileURLToPath(new URL('./pull-crash-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-/**
- * The child as one JavaScript file (esbuild, which tsx brings along): it starts in a fraction of the time
- * tsx takes to compile it on every start, which matters on a loaded machine with 50+ restarts. Without
- * esbuild the child runs through tsx.
- */
-async function childCommand(): Promise<string[]> {
-  try {
-    const { build } = await import('esbuild');
-    const dir = path.join(REPO, '.tmp');
-    mkdirSync(dir, { recursive: true });
-    const outfile = path.join(dir, `pull-crash-child-${process.pid}.mjs`);
-    // pg and kysely bundled too: one file to read instead of hundreds.
-    await build({
-      entryPoints: [CHILD],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['pg-native', '@electric-sql/pglite', '@opentelemetry/*', 'tsx', 'tsx/*'],
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      logLevel: 'silent',
-    });
-    return [outfile];
-  } catch {
-    return ['--import', 'tsx', CHILD];
-  }
-}
 
 function startChild(args: string[], env: Record<string, string>): { child: ChildProcess; ready: Promise<boolean>; exit: Promise<number | null>; output: () => string } {
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,13 +83,13 @@ export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
   const rnd = seeded(o.seed + 1);
   const lost = new Set<IssuedPause>();
   let mutator: NodeJS.Timeout | undefined;
-  let bundled: string | undefined;
+  let command: ChildCommand | undefined;
   try {
     await createPullTables(db);
     await ensureSyncPullTables(db);
     const env = { SYNC_DB: url.href, SYNC_API: api.url };
-    const args = await childCommand();
-    if (args[0]!.endsWith('.mjs')) bundled = args[0];
+    command = await childCommand(CHILD);
+    const args = command.args;
     let kills = 0;
     let completedRuns = 0;
     let failedRuns = 0;
@@ -196,7 +165,7 @@ export async function runCrashScenario(o: CrashOptions): Promise<CrashReport> {
     };
   } finally {
     if (mutator) clearInterval(mutator);
-    if (bundled) rmSync(bundled, { force: true });
+    command?.dispose();
     await db.destroy();
     await api.close();
     await dropDatabaseWhenFree(admin, name);
@@ -230,13 +199,13 @@ export async function runTakeoverScenario(o: { seed: number; counts: Record<Reso
   url.pathname = `/${name}`;
   const api = await startFakeApi({ counts: o.counts, seed: o.seed });
   const db = createDatabase<any>({ url: url.href, poolSize: 2 });
-  let bundled: string | undefined;
+  let command: ChildCommand | undefined;
   const children: ChildProcess[] = [];
   try {
     await createPullTables(db);
     await ensureSyncPullTables(db);
-    const args = await childCommand();
-    if (args[0]!.endsWith('.mjs')) bundled = args[0];
+    command = await childCommand(CHILD);
+    const args = command.args;
     // Small pages: the first instance is still running when the second comes.
     const env = { SYNC_DB: url.href, SYNC_API: api.url, SYNC_PAGE: '20' };
     const first = startChild(args, env);
@@ -264,7 +233,7 @@ export async function runTakeoverScenario(o: { seed: number; counts: Record<Reso
     return { waitedMs, secondStartedWhileFirstRan, secondWaitedForLock, takeoverMs, secondExit, comparison: await compareWithSource(db, api) };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    if (bundled) rmSync(bundled, { force: true });
+    command?.dispose();
     await db.destroy();
     await api.close();
     await dropDatabaseWhenFree(admin, name);

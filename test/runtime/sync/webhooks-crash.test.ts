@@ -14,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../../runtime/db/index.js';
 import { createWebhookTables } from '../../../runtime/sync/index.js';
+import { childCommand, type ChildCommand } from '../../child-command.js';
 
 const SERVER = process.env.DATABASE_URL;
 const CHILD = fileURLToPath(new URL('./webhooks-crash-child.ts', import.meta.url));
@@ -36,8 +37,10 @@ describe.skipIf(!SERVER)('webhook endpoint killed with SIGKILL (PostgreSQL)', ()
   const name = `bd_webhooks_crash_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
   let url: string;
   let child: ChildProcess | undefined;
+  let command: ChildCommand | undefined;
 
   beforeAll(async () => {
+    command = await childCommand(CHILD);
     await admin(`create database ${name}`);
     const u = new URL(SERVER!);
     u.pathname = `/${name}`;
@@ -51,12 +54,13 @@ describe.skipIf(!SERVER)('webhook endpoint killed with SIGKILL (PostgreSQL)', ()
 
   afterAll(async () => {
     child?.kill('SIGKILL');
+    command?.dispose();
     await admin(`drop database if exists ${name} with (force)`);
   });
 
   /** Starts the endpoint's process; resolves with its port. */
   function start(): Promise<number> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, WH_DB: url }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, command!.args, { env: { ...process.env, WH_DB: url }, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     let stderr = '';
     proc.stderr!.on('data', (d) => (stderr += String(d)));
