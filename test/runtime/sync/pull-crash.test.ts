@@ -18,6 +18,10 @@ describe.skipIf(!available)('pull sync under SIGKILL', () => {
       kills: 15,
       seed: 20261201,
       counts: { customers: 1200, products: 1000, orders: 1000, tickets: 1200 },
+      // More faults per request than the long run's 3%: this run makes about a hundred requests, and both
+      // Retry-After forms must come up.
+      rate429: 0.12,
+      rate500: 0.06,
       killWithinMs: 500,
       log: (line) => console.log(`pull crash: ${line}`),
     });
