@@ -10,6 +10,7 @@
  *
  *   bench tracing: on <n> req/s, off <n> req/s (median of <r> rounds of <s> s, <c> connections), ratio 0.97× (…)
  *   bench tracing: server CPU per request on <n> µs, off <n> µs (medians): throughput at full load 0.95×
+ *   bench tracing: 0.95x tracing off (server CPU per request; target 0.9)
  *
  * Options (environment): BENCH_ROUNDS (default 8 per side), BENCH_SECONDS (default 3), BENCH_CONNECTIONS
  * (default 16). Logs are at `warn` on both servers, so that the request logs do not hide the difference.
@@ -17,11 +18,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memoryOutput } from '../generators/core/report.js';
 import { runInit } from '../generators/index.js';
+import { cpuMs, freePort, median } from './lib/serve.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -42,18 +43,6 @@ function run(cmd: string, args: string[], cwd: string): Promise<void> {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} failed (${code}): ${out}`))));
-  });
-}
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
   });
 }
 
@@ -108,24 +97,6 @@ async function load(port: number, urlPath: string, seconds: number): Promise<num
   agent.destroy();
   return done / elapsed;
 }
-
-/** CPU time the process has used so far, in ms (Linux: /proc/<pid>/stat; undefined elsewhere). */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, fields 14 and 15 of the line (11 and 12 after the command name), in clock ticks (100 Hz).
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function stop(server: Running): Promise<void> {
   if (server.child.exitCode !== null) return;

@@ -160,7 +160,9 @@ export async function startServer(dir: string, env: NodeJS.ProcessEnv = {}, args
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
+  // Up to 90 s: with --migrate on the embedded database, a loaded machine takes a while before it listens.
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
     try {
       await fetch(`${url}/docs/json`);
