@@ -6,11 +6,19 @@
 export interface TypedEvents<E> {
   on<K extends keyof E>(event: K, listener: (event: E[K]) => void): () => void;
   emit<K extends keyof E>(event: K, payload: E[K]): void;
+  /** How many listeners the event has now. */
+  count(event: keyof E): number;
 }
 
-export function createEvents<E>(): TypedEvents<E> {
+export interface EventsOptions<E> {
+  /** What becomes of a listener's error (default: nothing; it is the listener's own). A throw here stops the emit. */
+  onListenerError?: (event: keyof E, error: unknown) => void;
+}
+
+export function createEvents<E>(options: EventsOptions<E> = {}): TypedEvents<E> {
   const listeners = new Map<keyof E, Set<(event: never) => void>>();
   return {
+    count: (event) => listeners.get(event)?.size ?? 0,
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
@@ -23,8 +31,8 @@ export function createEvents<E>(): TypedEvents<E> {
       for (const listener of [...(listeners.get(event) ?? [])]) {
         try {
           (listener as (event: typeof payload) => void)(payload);
-        } catch {
-          // A listener's error is its own.
+        } catch (error) {
+          options.onListenerError?.(event, error);
         }
       }
     },

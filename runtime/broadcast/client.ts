@@ -11,6 +11,7 @@
  * The global `WebSocket` is used when there is one (browsers, Node ≥ 22); otherwise pass a constructor
  * (`import WebSocket from 'ws'`). Nothing here depends on Node.
  */
+import { createEvents } from '../events.js';
 import type { AckFrame, ErrorFrame, GapFrame, MessageFrame, ServerFrame, SubscribeFrame } from './protocol.js';
 
 export type { AckFrame, ErrorFrame, GapFrame, GapReason, MessageFrame } from './protocol.js';
@@ -119,7 +120,12 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
   const batch = options.batch ?? true;
 
   const topics = new Map<string, Entry>();
-  const listeners = new Map<keyof BroadcastClientEvents, Set<(event: never) => void>>();
+  // A listener's error reaches the code that caused the event, as it always has.
+  const events = createEvents<BroadcastClientEvents>({
+    onListenerError: (_event, error) => {
+      throw error;
+    },
+  });
   let ws: WebSocketLike | undefined;
   let attempt = 0;
   let closed = false;
@@ -128,9 +134,7 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
   let lastFrameAt = 0;
   let connecting = false;
 
-  function emit<E extends keyof BroadcastClientEvents>(event: E, payload: BroadcastClientEvents[E]): void {
-    for (const listener of listeners.get(event) ?? []) (listener as (e: BroadcastClientEvents[E]) => void)(payload);
-  }
+  const emit = events.emit;
 
   function send(frame: object): void {
     if (ws && ws.readyState === OPEN) ws.send(JSON.stringify(frame));
@@ -314,14 +318,7 @@ export function createBroadcastClient<T extends object = Record<string, unknown>
     get connected() {
       return ws !== undefined && ws.readyState === OPEN;
     },
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (event: never) => void);
-      return () => {
-        set.delete(listener as (event: never) => void);
-      };
-    },
+    on: events.on,
     close() {
       if (closed) return;
       closed = true;

@@ -19,6 +19,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Writable } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { AuthError } from '../auth/errors.js';
+import { createEvents } from '../events.js';
 import type { AuthRequest, Credentials, SchemeVerifier } from '../auth/schemes.js';
 import type { Bus, BusEvent, BusMessage, Retention } from './bus.js';
 import { createMemoryBus } from './memory-bus.js';
@@ -336,7 +337,9 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
 
   const connections = new Set<Connection<P>>();
   const topics = new Map<string, TopicState<P>>();
-  const listeners = new Map<keyof BroadcastHubEvents<P>, Set<(event: never) => void>>();
+  const events = createEvents<BroadcastHubEvents<P>>({
+    onListenerError: (event, error) => log?.error({ err: error }, `broadcast hub: a ${String(event)} listener threw`),
+  });
   const counters = {
     published: 0,
     messagesSent: 0,
@@ -362,21 +365,12 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
   let hubTracer: HubTracer = NOOP_HUB_TRACER;
 
   function emit<E extends keyof BroadcastHubEvents<P>>(event: E, payload: BroadcastHubEvents<P>[E]): void {
-    const set = listeners.get(event);
-    if (!set || set.size === 0) {
-      if (event === 'error') {
-        const { error, during } = payload as BroadcastHubEvents<P>['error'];
-        log?.error({ err: error }, `broadcast hub: ${during}`);
-      }
+    if (event === 'error' && events.count(event) === 0) {
+      const { error, during } = payload as BroadcastHubEvents<P>['error'];
+      log?.error({ err: error }, `broadcast hub: ${during}`);
       return;
     }
-    for (const listener of set) {
-      try {
-        (listener as (e: BroadcastHubEvents<P>[E]) => void)(payload);
-      } catch (error) {
-        log?.error({ err: error }, `broadcast hub: a ${String(event)} listener threw`);
-      }
-    }
+    events.emit(event, payload);
   }
 
   // ---- sending ----------------------------------------------------------------------------------------
@@ -1074,14 +1068,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       return { ...counters, gaps: { ...counters.gaps }, connections: connections.size, subscriptions, topics: topics.size, bufferedBytes };
     },
 
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener as (event: never) => void);
-      return () => {
-        set.delete(listener as (event: never) => void);
-      };
-    },
+    on: events.on,
   };
   return hub;
 }

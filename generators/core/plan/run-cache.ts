@@ -14,7 +14,7 @@
  * Entries are written by `apply` after a successful write (never by --dry-run or --check), outside the
  * manifest: they are a cache, not output (the folder carries a `.gitignore` of its own).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,12 +75,8 @@ export function runCacheKey(parts: Record<string, string>): string {
   );
 }
 
-/**
- * The files of a folder tree (relative path and content, sorted), for keying templates; empty when the
- * folder does not exist.
- */
-export function treeText(dir: string): string {
-  const out: string[] = [];
+/** Calls `visit` for every file under `dir`, in sorted path order; nothing when the folder does not exist. */
+function eachFile(dir: string, visit: (full: string, rel: string, stats: Stats) => void): void {
   const walk = (at: string) => {
     let entries: string[];
     try {
@@ -90,11 +86,21 @@ export function treeText(dir: string): string {
     }
     for (const e of entries) {
       const full = path.join(at, e);
-      if (statSync(full).isDirectory()) walk(full);
-      else out.push(`${path.relative(dir, full)}\n${hashContent(readFileSync(full, 'utf8'))}`);
+      const stats = statSync(full);
+      if (stats.isDirectory()) walk(full);
+      else visit(full, path.relative(dir, full), stats);
     }
   };
   walk(dir);
+}
+
+/**
+ * The files of a folder tree (relative path and content, sorted), for keying templates; empty when the
+ * folder does not exist.
+ */
+export function treeText(dir: string): string {
+  const out: string[] = [];
+  eachFile(dir, (full, rel) => out.push(`${rel}\n${hashContent(readFileSync(full, 'utf8'))}`));
   return out.join('\n');
 }
 
@@ -106,15 +112,7 @@ export function treeText(dir: string): string {
 export function codeFingerprint(): string {
   const codeRoot = fileURLToPath(new URL('../../', import.meta.url)); // generators/ (or dist/generators/)
   const lines: string[] = [];
-  const walk = (at: string) => {
-    for (const e of readdirSync(at).sort()) {
-      const full = path.join(at, e);
-      const st = statSync(full);
-      if (st.isDirectory()) walk(full);
-      else lines.push(`${path.relative(codeRoot, full)} ${st.size} ${st.mtimeMs}`);
-    }
-  };
-  walk(codeRoot);
+  eachFile(codeRoot, (_full, rel, stats) => lines.push(`${rel} ${stats.size} ${stats.mtimeMs}`));
   const require = createRequire(import.meta.url);
   for (const pkg of ['openapi-typescript', 'typescript', 'prettier', 'handlebars', 'ts-morph', 'ajv', 'ajv-formats', 'yaml']) {
     let version = 'unknown';
