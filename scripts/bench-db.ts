@@ -20,9 +20,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { CompiledQuery, Migrator, sql, type DatabaseConnection, type Dialect, type Driver, type Kysely, type MigrationResultSet } from 'kysely';
+import { CompiledQuery, sql, type DatabaseConnection, type Dialect, type Driver, type Kysely, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
-import { createDatabase, FolderMigrationProvider, isBatchQuery, migrateStepwise, STATEMENT_BATCH } from '../runtime/db/index.js';
+import { createDatabase, createMigrator, FolderMigrationProvider, isBatchQuery, migrateStepwise, STATEMENT_BATCH } from '../runtime/db/index.js';
 import { memoryOutput } from '../generators/core/report.js';
 import { runDesignDatabase } from '../generators/index.js';
 import { ensureSpecs } from './fetch-specs.js';
@@ -101,7 +101,7 @@ interface Cycle {
 
 /** Migrates up (and, with `full`, down to zero — the schema must be empty — and up again). */
 async function cycle(label: string, db: Kysely<any>, full: boolean): Promise<Cycle> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(migrationsDir) });
+  const migrator = createMigrator({ db, provider: new FolderMigrationProvider(migrationsDir) });
   try {
     const [up, upMs] = await time(() => migrateStepwise(migrator, 'up'));
     check(up, `${label}: up`);

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Migrator, type MigrationResultSet } from 'kysely';
-import { createDatabase, DatabaseLockedError, describeDatabase, FolderMigrationProvider, MigrationLoadError, migrateStepwise } from '../../runtime/db/index.js';
+import type { MigrationResultSet } from 'kysely';
+import { createDatabase, createMigrator, DatabaseLockedError, describeDatabase, FolderMigrationProvider, MigrationLoadError, migrateStepwise } from '../../runtime/db/index.js';
 import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
 import { BackdevError } from '../../generators/core/errors.js';
 import type { Output } from '../../generators/core/report.js';
@@ -83,7 +83,7 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
     return;
   }
   const db = createDatabase({ url, dataDir });
-  const migrator = new Migrator({ db, provider });
+  const migrator = createMigrator({ db, provider });
   output.out(`migrate: ${path.relative(cwd, migrations) || '.'} on ${describeDatabase({ url, dataDir: path.relative(cwd, dataDir) })}`);
   try {
     switch (options.action) {

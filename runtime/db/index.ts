@@ -4,9 +4,9 @@
  * `.data/pglite` (or in memory with `dataDir: 'memory://'`), so a new project needs no server.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type DatabaseIntrospector, type Dialect, type Driver } from 'kysely';
+import { Kysely, PostgresDialect, type DatabaseIntrospector, type Dialect, type Driver } from 'kysely';
 import { BackdevPostgresIntrospector } from './introspector.js';
-import { FolderMigrationProvider, migrateStepwise } from './helpers.js';
+import { createMigrator, FolderMigrationProvider, migrateStepwise } from './helpers.js';
 import { lockDataDir } from './lock.js';
 import { PGliteDialect } from './pglite.js';
 import { createPGlite } from './pglite-template.js';
@@ -19,6 +19,7 @@ export {
   decodeCursor,
   readCursor,
   type CursorKind,
+  createMigrator,
   encodeCursor,
   FolderMigrationProvider,
   MigrationLoadError,
@@ -211,7 +212,7 @@ export async function migrateOnStart(options: MigrateOnStartOptions = {}): Promi
   if (Object.keys(await provider.getMigrations()).length === 0) return [];
   const db = createDatabase<unknown>(options);
   try {
-    const { results = [], error } = await migrateStepwise(new Migrator({ db, provider }), 'up');
+    const { results = [], error } = await migrateStepwise(createMigrator({ db, provider }), 'up');
     if (error) {
       const failed = results.find((r) => r.status === 'Error')?.migrationName;
       const message = error instanceof Error ? error.message : String(error);

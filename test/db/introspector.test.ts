@@ -1,11 +1,13 @@
 /**
  * BackdevPostgresIntrospector (runtime/db/introspector.ts) gives the answers of Kysely's PostgresIntrospector:
  * tables and views, column types, nullability, defaults, comments and which columns are auto-incrementing
- * (serial, identity), with and without Kysely's migration tables. PGlite in memory, or DATABASE_URL's server.
+ * (serial, identity), with and without Kysely's migration tables; and createMigrator, whose Migrator finds its
+ * own tables by name instead. PGlite in memory, or DATABASE_URL's server.
  */
-import { PostgresIntrospector, sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
-import { BackdevPostgresIntrospector } from '../../runtime/db/introspector.js';
+import { Migrator, PostgresIntrospector, sql, type Kysely, type MigrationProvider } from 'kysely';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createMigrator, migrateStepwise } from '../../runtime/db/index.js';
+import { BackdevPostgresIntrospector, MigrationTablesIntrospector } from '../../runtime/db/introspector.js';
 import { DATABASE_LABEL, dropSchema, freshSchema, schemaName, useTestDatabase } from './support.js';
 
 describe(`BackdevPostgresIntrospector on ${DATABASE_LABEL}`, () => {
@@ -34,5 +36,60 @@ describe(`BackdevPostgresIntrospector on ${DATABASE_LABEL}`, () => {
     const things = mine(await ours.getTables()).find((t) => t.name === 'things')!;
     expect(things.columns.filter((c) => c.isAutoIncrementing).map((c) => c.name)).toEqual(['id', 'k']);
     expect(things.columns.find((c) => c.name === 'u')?.comment).toBe('the key');
+  });
+});
+
+describe(`createMigrator on ${DATABASE_LABEL}`, () => {
+  const database = useTestDatabase();
+  const schema = schemaName('migrator');
+  afterAll(async () => dropSchema(await database(), schema));
+
+  const table = (db: Kysely<any>, name: string) => db.schema.withSchema(schema).createTable(name).addColumn('id', 'integer', (col) => col.primaryKey());
+  const provider: MigrationProvider = {
+    getMigrations: async () => ({
+      '0001_a': { up: (db) => table(db, 'a').execute(), down: (db) => db.schema.withSchema(schema).dropTable('a').execute() },
+      '0002_b': { up: (db) => table(db, 'b').execute(), down: (db) => db.schema.withSchema(schema).dropTable('b').execute() },
+    }),
+  };
+
+  it('migrates up and down like Migrator, without listing every table of the database', async () => {
+    const db = await database();
+    await freshSchema(db, schema);
+    await sql`create table ${sql.id(schema, 'unrelated')} (id integer, note text)`.execute(db);
+    const listing = vi.spyOn(BackdevPostgresIntrospector.prototype, 'getTables');
+    try {
+      const migrator = createMigrator({ db, provider, migrationTableSchema: schema });
+      const up = await migrateStepwise(migrator, 'up');
+      expect(up.error).toBeUndefined();
+      expect(up.results?.map((r) => [r.migrationName, r.status])).toEqual([['0001_a', 'Success'], ['0002_b', 'Success']]);
+      expect((await migrator.getMigrations()).map((m) => [m.name, m.executedAt instanceof Date])).toEqual([['0001_a', true], ['0002_b', true]]);
+      expect((await migrateStepwise(migrator, 'up')).results).toEqual([]);
+      const down = await migrateStepwise(migrator, 'down', (name) => name === '0002_b');
+      expect(down.results?.map((r) => [r.migrationName, r.direction, r.status])).toEqual([['0002_b', 'Down', 'Success']]);
+      expect(listing).not.toHaveBeenCalled();
+      // The database's own introspection still lists everything.
+      const names = (await db.introspection.getTables()).filter((t) => t.schema === schema).map((t) => t.name);
+      expect(names.sort()).toEqual(['a', 'unrelated']);
+      // Kysely's Migrator on the same database lists every table (what createMigrator saves) and agrees.
+      listing.mockClear();
+      const plain = new Migrator({ db, provider, migrationTableSchema: schema });
+      expect((await plain.getMigrations()).map((m) => [m.name, m.executedAt instanceof Date])).toEqual([['0001_a', true], ['0002_b', false]]);
+      expect(listing).toHaveBeenCalled();
+    } finally {
+      listing.mockRestore();
+    }
+  });
+
+  it('answers getTables for the migration tables only, as the full listing has them', async () => {
+    const db = await database();
+    await freshSchema(db, schema);
+    await createMigrator({ db, provider, migrationTableSchema: schema }).migrateToLatest();
+    const names = ['kysely_migration', 'kysely_migration_lock'];
+    const narrow = new MigrationTablesIntrospector(db, names);
+    const mine = <T extends { schema?: string | undefined }>(tables: T[]) => tables.filter((t) => t.schema === schema);
+    const full = mine(await new BackdevPostgresIntrospector(db).getTables({ withInternalKyselyTables: true }));
+    expect(full.map((t) => t.name).sort()).toEqual(['a', 'b', ...names]);
+    expect(mine(await narrow.getTables({ withInternalKyselyTables: true }))).toEqual(full.filter((t) => names.includes(t.name)));
+    expect(await narrow.getTables()).toEqual([]);
   });
 });

@@ -38,6 +38,12 @@ describe('SQL names', () => {
     ['order', 'order'],
     ['user', 'user'],
     ['"; drop table x; --', 'drop_table_x'],
+    // Near misses of the already-snake_case shortcut: each still needs the full conversion.
+    ['a__b', 'a_b'],
+    ['v_', 'v'],
+    ['a_B', 'a_b'],
+    ['a_1', 'a_1'],
+    ['a\u0301b', 'ab'],
   ])('toSqlName(%j) = %s', (raw, want) => {
     expect(toSqlName(raw)).toBe(want);
     expect(isSqlName(toSqlName(raw))).toBe(true);

@@ -26,7 +26,11 @@ export function toSqlName(raw: string, fallback = 'unnamed'): string {
   return fitIdentifier(snake(raw, fallback));
 }
 
+/** Already snake_case (lower-case ASCII words joined by single `_`): what `snake` would return unchanged. */
+const SNAKE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
 function snake(raw: string, fallback: string): string {
+  if (typeof raw === 'string' && SNAKE.test(raw)) return raw;
   let name = String(raw)
     // Letters with accents lose them (é → e); any other non-ASCII character becomes `_` below.
     .normalize('NFKD')
