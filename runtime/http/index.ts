@@ -96,12 +96,17 @@ export function createValidatorCompiler(
   let parameterAjv: Ajv | undefined;
   const cache = new Map<string, ValidationFunction>();
   const resolver = refResolver(shared);
-  const withCoercion = (validate: ValidateFunction, coerce: (data: unknown) => void): ValidationFunction => {
+  // A schema with nothing to convert (string parameters only) is validated by Ajv's function itself.
+  const withCoercion = (validate: ValidateFunction, coerce: ((data: unknown) => void) | undefined): ValidationFunction => {
+    if (coerce === undefined) return validate as ValidationFunction;
     const wrapped: ValidationFunction = (data: unknown) => {
       coerce(data);
-      const ok = validate(data) === true;
+      if (validate(data) === true) {
+        wrapped.errors = null;
+        return true;
+      }
       wrapped.errors = validate.errors ?? null;
-      return ok;
+      return false;
     };
     return wrapped;
   };
@@ -126,9 +131,12 @@ export function createValidatorCompiler(
           body.errors = null;
           return true;
         }
-        const ok = checked(data);
+        if (checked(data) === true) {
+          body.errors = null;
+          return true;
+        }
         body.errors = checked.errors ?? null;
-        return ok;
+        return false;
       };
       fn = body;
     } else {
@@ -242,55 +250,76 @@ function kindsOf(schema: unknown, resolve: Resolve, depth = 0): Set<Kind> {
 const INTEGER_TEXT = /^[+-]?\d+$/;
 const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A parameter value converted from text by the kinds its schema accepts; text that fits none is kept. */
-function scalarFromText(text: string, kinds: Set<Kind>): unknown {
-  if (kinds.has('string')) return text;
-  if (kinds.has('integer') || kinds.has('number')) {
-    const pattern = kinds.has('number') ? NUMBER_TEXT : INTEGER_TEXT;
-    if (pattern.test(text)) {
+type Convert = (value: unknown) => unknown;
+
+/**
+ * How a parameter value is converted from text by the kinds its schema accepts: integers and numbers from
+ * plain decimal text that gives a finite number, booleans from `true`/`false`, `null` from empty text; text
+ * that fits none is kept. Undefined when the schema accepts strings (text stays text). Decided once per
+ * schema, so that a request pays only for the conversions its parameter can make.
+ */
+function textConverter(kinds: Set<Kind>): ((text: string) => unknown) | undefined {
+  if (kinds.has('string')) return undefined;
+  const pattern = kinds.has('number') ? NUMBER_TEXT : kinds.has('integer') ? INTEGER_TEXT : undefined;
+  const boolean = kinds.has('boolean');
+  const nullable = kinds.has('null');
+  const number = (text: string): unknown => {
+    if (pattern !== undefined && pattern.test(text)) {
       const n = Number(text);
       if (Number.isFinite(n)) return n;
     }
-  }
-  if (kinds.has('boolean') && (text === 'true' || text === 'false')) return text === 'true';
-  if (kinds.has('null') && text === '') return null;
-  return text;
+    return text;
+  };
+  if (!boolean && !nullable) return number;
+  return (text) => {
+    const n = number(text);
+    if (n !== text) return n;
+    if (boolean && (text === 'true' || text === 'false')) return text === 'true';
+    if (nullable && text === '') return null;
+    return text;
+  };
 }
 
 /**
  * Converts the string values of a parameters object (query, path or headers) in place, by each
  * property's schema. Arrays: repeated query keys arrive as arrays already and a single one is wrapped;
- * path and header values are comma-separated (OpenAPI's default `simple` style).
+ * path and header values are comma-separated (OpenAPI's default `simple` style). Undefined when no
+ * property needs converting.
  */
-function parameterCoercion(schema: unknown, part: HttpPart, resolve: Resolve): (data: unknown) => void {
+function parameterCoercion(schema: unknown, part: HttpPart, resolve: Resolve): ((data: unknown) => void) | undefined {
   const s = resolve(schema);
   const props = isObj(s) && isObj(s.properties) ? s.properties : {};
-  const plan: [string, (value: unknown) => unknown][] = [];
+  const names: string[] = [];
+  const converts: Convert[] = [];
   for (const [name, propSchema] of Object.entries(props)) {
     const kinds = kindsOf(propSchema, resolve);
     if (kinds.has('array') && !kinds.has('string')) {
       const items = resolve(propSchema);
-      const itemKinds = kindsOf(isObj(items) && !Array.isArray(items.items) ? items.items : undefined, resolve);
-      const convert = (v: unknown) => (typeof v === 'string' ? scalarFromText(v, itemKinds) : v);
-      plan.push([
-        name,
-        (value) => {
-          if (Array.isArray(value)) return value.map(convert);
-          if (typeof value !== 'string') return value;
-          const list = part === 'querystring' ? [value] : value.split(',').map((v) => (part === 'headers' ? v.trim() : v));
-          return list.map(convert);
-        },
-      ]);
+      const item = textConverter(kindsOf(isObj(items) && !Array.isArray(items.items) ? items.items : undefined, resolve));
+      const convert = item === undefined ? undefined : (v: unknown) => (typeof v === 'string' ? item(v) : v);
+      names.push(name);
+      converts.push((value) => {
+        if (Array.isArray(value)) return convert === undefined ? value : value.map(convert);
+        if (typeof value !== 'string') return value;
+        const list = part === 'querystring' ? [value] : value.split(',').map((v) => (part === 'headers' ? v.trim() : v));
+        return convert === undefined ? list : list.map(convert);
+      });
     } else {
-      plan.push([name, (value) => (typeof value === 'string' ? scalarFromText(value, kinds) : value)]);
+      const convert = textConverter(kinds);
+      if (convert === undefined) continue; // text stays text
+      names.push(name);
+      converts.push((value) => (typeof value === 'string' ? convert(value) : value));
     }
   }
+  if (names.length === 0) return undefined;
+  const count = names.length;
   return (data) => {
     if (!isObj(data)) return;
-    for (const [name, convert] of plan) {
+    for (let i = 0; i < count; i++) {
+      const name = names[i]!;
       if (!Object.prototype.hasOwnProperty.call(data, name)) continue;
       const value = data[name];
-      if (value !== undefined) data[name] = convert(value);
+      if (value !== undefined) data[name] = converts[i]!(value);
     }
   };
 }

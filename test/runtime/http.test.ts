@@ -125,6 +125,57 @@ describe('required parameters', () => {
   });
 });
 
+describe('parameter conversion, decided once per schema', () => {
+  const compile = createValidatorCompiler([]);
+
+  it('tries each kind the schema accepts (number, then boolean, then null); text that fits none stays text', () => {
+    const validate = compile({ httpPart: 'querystring', schema: { type: 'object', properties: { v: { anyOf: [{ type: 'integer' }, { type: 'boolean' }, { type: 'null' }] } } } });
+    for (const [text, want] of [['5', 5], ['-3', -3], ['true', true], ['false', false], ['', null]] as const) {
+      const query: Record<string, unknown> = { v: text };
+      expect(validate(query), text).toBe(true);
+      expect(query.v, text).toBe(want);
+    }
+    for (const text of ['x', '1.5', 'TRUE', '0x10']) {
+      const query: Record<string, unknown> = { v: text };
+      expect(validate(query), text).toBe(false);
+      expect(query.v, text).toBe(text);
+    }
+  });
+
+  it('strings and arrays of strings are validated as sent; a single value of an array parameter is wrapped', () => {
+    const validate = compile({ httpPart: 'querystring', schema: { type: 'object', properties: { s: { type: 'string', maxLength: 3 }, list: { type: 'array', items: { type: 'string' } } } } });
+    const query: Record<string, unknown> = { s: '007', list: ['a', '1'] };
+    expect(validate(query)).toBe(true);
+    expect(query).toEqual({ s: '007', list: ['a', '1'] });
+    const single: Record<string, unknown> = { list: '1' };
+    expect(validate(single)).toBe(true);
+    expect(single).toEqual({ list: ['1'] });
+    expect(validate({ s: 'long' })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ instancePath: '/s', keyword: 'maxLength' });
+  });
+
+  it('path values and header values are comma-separated lists (header items trimmed)', () => {
+    const schema = { type: 'object', properties: { ids: { type: 'array', items: { type: 'integer' } }, names: { type: 'array', items: { type: 'string' } } } };
+    const params: Record<string, unknown> = { ids: '1,2', names: 'a, b' };
+    expect(compile({ httpPart: 'params', schema })(params)).toBe(true);
+    expect(params).toEqual({ ids: [1, 2], names: ['a', ' b'] });
+    const headers: Record<string, unknown> = { ids: '1, 2', names: 'a, b' };
+    expect(compile({ httpPart: 'headers', schema })(headers)).toBe(true);
+    expect(headers).toEqual({ ids: [1, 2], names: ['a', 'b'] });
+  });
+
+  it('errors are those of the last call: a call that passes clears them', () => {
+    for (const properties of [{ n: { type: 'integer' } }, { s: { type: 'string', minLength: 2 } }]) {
+      const validate = compile({ httpPart: 'querystring', schema: { type: 'object', properties } });
+      const name = Object.keys(properties)[0]!;
+      expect(validate({ [name]: name === 'n' ? 'x' : 'y' })).toBe(false);
+      expect(validate.errors?.length, name).toBe(1);
+      expect(validate({ [name]: name === 'n' ? '4' : 'yy' })).toBe(true);
+      expect(validate.errors ?? null, name).toBeNull();
+    }
+  });
+});
+
 describe('bodies: own properties only', () => {
   const compile = createValidatorCompiler([]);
   const validate = compile({ httpPart: 'body', schema: { type: 'object', required: ['constructor'], properties: { constructor: { type: 'string' }, toString: { type: 'string' } } } });
