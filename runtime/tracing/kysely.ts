@@ -9,7 +9,7 @@
  * span with the error: plugins see a result, never an error.
  */
 import { SpanKind, context, trace, type Tracer } from '@opentelemetry/api';
-import type { CompiledQuery, DatabaseConnection, Dialect, QueryResult } from 'kysely';
+import type { CompiledQuery, DatabaseConnection, Dialect, Driver, QueryResult } from 'kysely';
 import { failSpan } from './span-error.js';
 
 export interface TraceDialectOptions {
@@ -97,25 +97,32 @@ export function traceDialect(dialect: Dialect, options: TraceDialectOptions = {}
     createQueryCompiler: () => dialect.createQueryCompiler(),
     createDriver: () => {
       const driver = dialect.createDriver();
-      // Everything but acquireConnection goes to the driver itself (its methods may use private fields).
-      // The functions are made once per key, not at every call: they run for every statement. No async
-      // function here: each promise costs more while a context manager follows them.
+      // Every method but acquireConnection goes to the driver itself (its methods may use private fields).
+      // A plain object rather than a Proxy: Kysely reads acquireConnection and releaseConnection for every
+      // statement, and a Proxy's trap costs more than a property read. No async function here: each
+      // promise costs more while a context manager follows them.
       const instrumented = (connection: DatabaseConnection) => {
         instrument(connection);
         return connection;
       };
-      const acquireConnection = () => driver.acquireConnection().then(instrumented);
-      const bound = new Map<PropertyKey, unknown>();
-      return new Proxy(driver, {
-        get(target, key) {
-          if (key === 'acquireConnection') return acquireConnection;
-          const value = Reflect.get(target, key, target) as unknown;
-          if (typeof value !== 'function') return value;
-          let fn = bound.get(key);
-          if (!fn) bound.set(key, (fn = value.bind(target)));
-          return fn;
-        },
-      });
+      const traced: Driver = {
+        init: () => driver.init().then(forwardSavepoints),
+        acquireConnection: () => driver.acquireConnection().then(instrumented),
+        beginTransaction: (connection, settings) => driver.beginTransaction(connection, settings),
+        commitTransaction: (connection) => driver.commitTransaction(connection),
+        rollbackTransaction: (connection) => driver.rollbackTransaction(connection),
+        releaseConnection: (connection) => driver.releaseConnection(connection),
+        destroy: () => driver.destroy(),
+      };
+      // Savepoints only where the driver has them (Kysely checks for the method when one is asked for);
+      // looked for again once the driver is initialised, for a driver that gains them then.
+      function forwardSavepoints(): void {
+        if (driver.savepoint) traced.savepoint = (connection, name, compile) => driver.savepoint!(connection, name, compile);
+        if (driver.rollbackToSavepoint) traced.rollbackToSavepoint = (connection, name, compile) => driver.rollbackToSavepoint!(connection, name, compile);
+        if (driver.releaseSavepoint) traced.releaseSavepoint = (connection, name, compile) => driver.releaseSavepoint!(connection, name, compile);
+      }
+      forwardSavepoints();
+      return traced;
     },
   };
 }
