@@ -13,7 +13,9 @@
  *   bench tracing: 0.95x tracing off (server CPU per request; target 0.9)
  *
  * Options (environment): BENCH_ROUNDS (default 8 per side), BENCH_SECONDS (default 3), BENCH_CONNECTIONS
- * (default 16). Logs are at `warn` on both servers, so that the request logs do not hide the difference.
+ * (default 16), BENCH_WARMUP (seconds of load on each server before the rounds, default 15). Logs are at
+ * `warn` on both servers, so that the request logs do not hide the difference. The servers run this
+ * checkout's built runtime (dist/): run `npm run build` after changing runtime/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -28,6 +30,9 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+// CPU per request keeps falling for 20 s or more after start (JIT, the embedded database's caches): a short
+// warm-up mixes cold rounds into the medians.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 15);
 
 interface Running {
   label: string;
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
       });
       if (res.status !== 201) throw new Error(`seeding ${s.label}: ${res.status} ${await res.text()}`);
       paths.set(s, `/products/${String(((await res.json()) as { id: unknown }).id)}`);
-      await load(s.port, paths.get(s)!, 2); // warm-up: JIT, connections, the database's caches
+      await load(s.port, paths.get(s)!, WARMUP_SECONDS); // warm-up: JIT, connections, the database's caches
     }
 
     // Throughput depends on whatever else the machine runs; the server's CPU time per request much less.

@@ -140,6 +140,10 @@ if (unknown.length) {
   process.exit(1);
 }
 const chosen = only ? BENCHES.filter((b) => only.includes(b.name)) : BENCHES;
+// The benchmarks run backdev as installed (dist/): built from this checkout first, so a figure never
+// describes an older build.
+console.error('bench: npm run build');
+execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 2, 2] });
 const startedAt = new Date();
 const header = machine();
 const outcomes: Outcome[] = [];
