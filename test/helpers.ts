@@ -85,8 +85,13 @@ export async function runCommand(cmd: string, args: string[], options: { cwd?: s
  * (`--backdev <repo>`, unless the test gives its own), not on the registry's backdev.
  */
 export function backdev(args: string[], cwd = REPO, env?: NodeJS.ProcessEnv): Promise<CommandResult> {
-  const fromCheckout = args[0] === 'init' && !args.includes('--help') && !args.some((a) => a === '--backdev' || a.startsWith('--backdev='));
-  return runCommand(process.execPath, [BACKDEV, ...args, ...(fromCheckout ? ['--backdev', REPO] : [])], { cwd, ...(env ? { env } : {}) });
+  return runCommand(process.execPath, [BACKDEV, ...fromCheckout(args)], { cwd, ...(env ? { env } : {}) });
+}
+
+/** `init` makes a project that depends on this checkout unless the arguments name another backdev. */
+function fromCheckout(args: string[]): string[] {
+  const init = args[0] === 'init' && !args.includes('--help') && !args.some((a) => a === '--backdev' || a.startsWith('--backdev='));
+  return init ? [...args, '--backdev', REPO] : args;
 }
 
 /**
@@ -103,7 +108,7 @@ export async function backdevInProcess(args: string[], cwd = REPO, env: Record<s
   Object.assign(process.env, env);
   try {
     const out = memoryOutput();
-    const code = await main(args, out);
+    const code = await main(fromCheckout(args), out);
     const text = (lines: string[]) => (lines.length > 0 ? `${lines.join('\n')}\n` : '');
     return { code, stdout: text(out.stdout), stderr: text(out.stderr) };
   } finally {
@@ -237,7 +242,10 @@ export async function installProject(dir: string, timeout = 400_000): Promise<vo
       writeFileSync(ownerFile, String(process.pid));
       writeFileSync(path.join(shared, 'package.json'), JSON.stringify(manifest, null, 2));
       if (npmrc) writeFileSync(path.join(shared, '.npmrc'), npmrc);
-      const install = await runCommand('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shared, timeout });
+      // --ignore-scripts: backdev's `prepare` would build dist/ again in its copy; the global setup built it
+      // (test/global-setup.ts) and the copy takes it as it is. No other dependency needs a script (esbuild's
+      // postinstall only checks its binary). test/e2e/pack.test.ts installs with scripts, as users do.
+      const install = await runCommand('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: shared, timeout });
       writeFileSync(install.code === 0 ? done : failed, install.stdout + install.stderr);
       break;
     }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
 import { runInit } from '../../generators/index.js';
-import { backdev, cleanup, REPO, snapshotTree, SPECS, tempDir } from '../helpers.js';
+import { backdev, backdevInProcess, cleanup, REPO, snapshotTree, SPECS, tempDir } from '../helpers.js';
 
 const README = readFileSync(path.join(BUNDLED_TEMPLATES, 'add-auth/README.md'), 'utf8');
 
@@ -66,13 +66,16 @@ describe('a broken user template', () => {
     { name: 'a create-api partial whose output is not TypeScript', file: 'create-api/partials/header.hbs', text: '// header\nexport const = ;\n', message: /produced TypeScript that does not parse: 2:14/ },
     { name: 'a missing partial', file: 'add-auth/auth.gen.ts.hbs', text: '{{> nothere}}\n', message: /partial nothere could not be found/ },
   ];
-  for (const c of cases) {
+  for (const [i, c] of cases.entries()) {
     it(`${c.name}: exit 1 naming the template, nothing written`, async () => {
       const file = path.join(dir, 'templates', c.file);
       writeFileSync(file, c.text);
       try {
         const before = snapshotTree(dir);
-        const r = await backdev(['add-auth', '--templates', 'templates'], dir);
+        // The first case through the real binary (what reaches the terminal besides the command's own
+        // output), the others in this process: the same command line code, without a node start each.
+        const args = ['add-auth', '--templates', 'templates'];
+        const r = i === 0 ? await backdev(args, dir) : await backdevInProcess(args, dir);
         expect(r.code, r.stderr).toBe(1);
         expect(r.stderr).not.toContain('internal error');
         expect(r.stderr).toContain('BACKDEV_TEMPLATE_INVALID');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
-import { backdev, cleanup, linkBackdev, REPO, runCommand, snapshotTree, tempDir, typecheck } from '../helpers.js';
+import { backdevInProcess, cleanup, linkBackdev, REPO, runCommand, snapshotTree, tempDir, typecheck } from '../helpers.js';
 
 let dir: string;
 const read = (p: string) => readFileSync(path.join(dir, p), 'utf8');
@@ -19,7 +19,7 @@ afterAll(() => cleanup(dir));
 describe('--endpoint', () => {
   it('a bad --fields string points at the bad token and writes nothing', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:string price:nmber'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', 'name:string price:nmber'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('"nmber"');
     expect(r.stderr).toMatch(/column 19/);
@@ -29,7 +29,7 @@ describe('--endpoint', () => {
 
   it('adds the resource to the spec, keeping its comments and layout, and generates it', async () => {
     const specBefore = read('openapi.yaml');
-    const r = await backdev(
+    const r = await backdevInProcess(
       ['create-api', '--endpoint', 'products', '--fields', 'name:string:unique price:number stock:integer? category:enum(a|b)'],
       dir,
     );
@@ -60,7 +60,7 @@ describe('--endpoint', () => {
 
   it('running it again with the same description changes nothing', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:string:unique price:number stock:integer? category:enum(a|b)'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', 'name:string:unique price:number stock:integer? category:enum(a|b)'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('0 files changed');
     expect(snapshotTree(dir)).toEqual(before);
@@ -68,7 +68,7 @@ describe('--endpoint', () => {
 
   it('a different definition of a field the resource has is refused', async () => {
     const before = snapshotTree(dir);
-    const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:integer'], dir);
+    const r = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', 'name:integer'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('BACKDEV_ENDPOINT_EXISTS');
     expect(r.stderr).toContain('field "name" of Product');

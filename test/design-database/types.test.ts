@@ -11,7 +11,7 @@ import { printType, tsArray, tsKeyword, tsLiteral, tsMapKeyword, tsNonNull, tsNu
 import { designSchema } from '../../generators/design-database/mapping.js';
 import { buildDatabaseView } from '../../generators/design-database/view-model.js';
 import { runInit } from '../../generators/index.js';
-import { backdev, cleanup, linkBackdev, tempDir, typecheck } from '../helpers.js';
+import { backdevInProcess, cleanup, linkBackdev, tempDir, typecheck } from '../helpers.js';
 
 /** Enum values that an edit-the-text type builder gets wrong, or that break out of a literal. */
 const VALUES = ['Date', 'null', 'string | number', 'string', "it's", 'say "hi"', '`${globalThis.process.exit(9)}`', '*/', 'a\nb', 'x\u2028y\u2029z', '</script>', '../x', ' | null'];
@@ -87,7 +87,7 @@ describe('design-database output with hostile enum values', () => {
   afterAll(() => cleanup(dir));
 
   it('type-checks, with the values in the repository as literals', async () => {
-    const r = await backdev(['design-database'], dir);
+    const r = await backdevInProcess(['design-database'], dir);
     expect(r.code, r.stderr).toBe(0);
     const repo = readFileSync(path.join(dir, 'db/repositories/status.gen.ts'), 'utf8');
     expect(repo).toContain("'Date' | '`${globalThis.process.exit(9)}`' | 'a\\nb'");

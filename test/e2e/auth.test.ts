@@ -17,7 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEM_SCHEMA } from '../../generators/core/resource/additions.js';
 import { createApiKeyStore, hashPassword } from '../../runtime/auth/index.js';
-import { backdev, cleanup, installProject, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
+import { backdevInProcess, cleanup, installProject, runCommand, type Server, SPECS, startServer, stopServer } from '../helpers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 const ISSUER = 'https://issuer.test';
@@ -98,11 +98,11 @@ beforeAll(async () => {
   await admin.query(`create database ${dbName}`);
   const spec = path.join(parent, 'auth.yaml');
   writeFileSync(spec, specWithDeclaredErrors());
-  expect((await backdev(['init', dir, '--spec', spec])).code).toBe(0);
+  expect((await backdevInProcess(['init', dir, '--spec', spec])).code).toBe(0);
   await installProject(dir);
-  const add = await backdev(['add-auth', '--accounts'], dir);
+  const add = await backdevInProcess(['add-auth', '--accounts'], dir);
   expect(add.code, add.stderr).toBe(0);
-  const migrate = await runCommand(process.execPath, ['node_modules/backdev/bin/backdev.js', 'migrate', 'up'], { cwd: dir, env: { DATABASE_URL: dbUrl } });
+  const migrate = await backdevInProcess(['migrate', 'up'], dir, { DATABASE_URL: dbUrl });
   expect(migrate.code, migrate.stdout + migrate.stderr).toBe(0);
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   pool.on('error', () => {}); // the database is dropped at the end, which ends idle connections
@@ -282,9 +282,9 @@ describe('a generated server verifying RS256 tokens from a JWKS, with a tenant c
     });
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
     jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks.json`;
-    expect((await backdev(['init', dir2, '--spec', path.join(SPECS, 'auth-rs256.yaml')])).code).toBe(0);
+    expect((await backdevInProcess(['init', dir2, '--spec', path.join(SPECS, 'auth-rs256.yaml')])).code).toBe(0);
     await installProject(dir2);
-    expect((await backdev(['add-auth'], dir2)).code).toBe(0);
+    expect((await backdevInProcess(['add-auth'], dir2)).code).toBe(0);
     // The user's own authorization rule: a key may only export its own tenant.
     const handlers = path.join(dir2, 'src/handlers/default.ts');
     writeFileSync(
@@ -297,7 +297,7 @@ describe('a generated server verifying RS256 tokens from a JWKS, with a tenant c
     const tsc = await runCommand(process.execPath, [path.join(dir2, 'node_modules/typescript/bin/tsc'), '--noEmit'], { cwd: dir2 });
     expect(tsc.stdout + tsc.stderr).toBe('');
     await admin.query(`create database ${dbName}_b`);
-    const migrate = await runCommand(process.execPath, ['node_modules/backdev/bin/backdev.js', 'migrate', 'up'], { cwd: dir2, env: { DATABASE_URL: db2Url } });
+    const migrate = await backdevInProcess(['migrate', 'up'], dir2, { DATABASE_URL: db2Url });
     expect(migrate.code, migrate.stdout + migrate.stderr).toBe(0);
     const pool = new pg.Pool({ connectionString: db2Url, max: 1 });
     pool.on('error', () => {});

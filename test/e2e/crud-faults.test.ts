@@ -14,7 +14,7 @@ import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrateToLatest } from '../../runtime/db/index.js';
-import { backdev, cleanup, linkBackdev, tempDir } from '../helpers.js';
+import { backdevInProcess, cleanup, linkBackdev, tempDir } from '../helpers.js';
 
 const dir = tempDir('crud-faults');
 const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,18 +22,18 @@ const pgName = `backdev_faults_${process.pid}_${Date.now()}`;
 let admin: pg.Client;
 
 beforeAll(async () => {
-  const init = await backdev(['init', dir]);
+  const init = await backdevInProcess(['init', dir]);
   expect(init.code, init.stderr).toBe(0);
   linkBackdev(dir);
   for (const [endpoint, fields] of [
     ['products', 'name:string:unique price:number stock:integer? category:enum(a|b) released:date?'],
     ['reviews', 'product:ref(Product) rating:integer body:text?'],
   ]) {
-    const add = await backdev(['create-api', '--endpoint', endpoint!, '--fields', fields!], dir);
+    const add = await backdevInProcess(['create-api', '--endpoint', endpoint!, '--fields', fields!], dir);
     expect(add.code, add.stderr).toBe(0);
   }
   // A field added to the existing resource: a second migration adds its column.
-  const evolve = await backdev(['create-api', '--endpoint', 'products', '--fields', 'color:enum(red|blue)?'], dir);
+  const evolve = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', 'color:enum(red|blue)?'], dir);
   expect(evolve.code, evolve.stderr).toBe(0);
   expect(evolve.stdout).toContain('db/migrations/0003_add_products_color.ts');
   admin = new pg.Client({ connectionString: base });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, installProject, runCommand, type Server, startServer, stopServer } from '../helpers.js';
+import { backdevInProcess, cleanup, installProject, runCommand, type Server, startServer, stopServer } from '../helpers.js';
 
 const FIELDS = 'name:string:unique price:number stock:integer? category:enum(a|b)';
 const parent = mkdtempSync(path.join(os.tmpdir(), 'backdev-crud-'));
@@ -16,10 +16,10 @@ const dir = path.join(parent, 'shop');
 afterAll(() => cleanup(parent));
 
 beforeAll(async () => {
-  const init = await backdev(['init', dir]);
+  const init = await backdevInProcess(['init', dir]);
   expect(init.code, init.stderr).toBe(0);
   await installProject(dir);
-  const add = await backdev(['create-api', '--endpoint', 'products', '--fields', FIELDS], dir);
+  const add = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', FIELDS], dir);
   expect(add.code, add.stderr).toBe(0);
   expect(add.stdout).toContain('db/migrations/0001_create_products.ts');
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { backdev, cleanup, installProject, runCommand, SPECS } from '../helpers.js';
+import { backdevInProcess, cleanup, installProject, runCommand, SPECS } from '../helpers.js';
 
 const parent = mkdtempSync(path.join(os.tmpdir(), 'backdev-dev-'));
 const dir = path.join(parent, 'api');
@@ -42,8 +42,8 @@ function server(args: string[], env: NodeJS.ProcessEnv, timeout = 60_000): Promi
 }
 
 beforeAll(async () => {
-  expect((await backdev(['init', dir, '--spec', path.join(SPECS, 'auth.yaml')])).code).toBe(0);
-  const add = await backdev(['add-auth'], dir);
+  expect((await backdevInProcess(['init', dir, '--spec', path.join(SPECS, 'auth.yaml')])).code).toBe(0);
+  const add = await backdevInProcess(['add-auth'], dir);
   expect(add.stderr).not.toMatch(/error/i);
   expect(add.code).toBe(0);
   await installProject(dir);

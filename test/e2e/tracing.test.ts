@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
 import type { SpanRecord } from '../../runtime/tracing/index.js';
-import { backdev, cleanup, linkBackdev, REPO, startServer, stopServer, tempDir, type Server } from '../helpers.js';
+import { backdev, backdevInProcess, cleanup, linkBackdev, REPO, startServer, stopServer, tempDir, type Server } from '../helpers.js';
 
 const EMBEDDED = { DATABASE_URL: '' };
 
@@ -38,10 +38,10 @@ beforeAll(async () => {
   // The server runs through tsx from the project, as `npm run dev` does; everything else resolves from the
   // checkout (the project sits under it), so @opentelemetry/api exists once.
   symlinkSync(path.join(REPO, 'node_modules/tsx'), path.join(dir, 'node_modules/tsx'), 'dir');
-  const r = await backdev(['create-api', '--endpoint', 'products', '--fields', 'name:string:unique'], dir);
+  const r = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', 'name:string:unique'], dir);
   expect(r.code, r.stderr).toBe(0);
   // The embedded database, also where DATABASE_URL is set (CI): never the shared server's tables.
-  const m = await backdev(['migrate', 'up'], dir, EMBEDDED);
+  const m = await backdevInProcess(['migrate', 'up'], dir, EMBEDDED);
   expect(m.code, m.stderr + m.stdout).toBe(0);
   // The user's handler calls an upstream service through tracedFetch.
   const handlers = path.join(dir, 'src/handlers/products.ts');

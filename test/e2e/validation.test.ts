@@ -14,7 +14,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backdev, cleanup, linkBackdev, tempDir } from '../helpers.js';
+import { backdevInProcess, cleanup, linkBackdev, tempDir } from '../helpers.js';
 
 const FIELDS = 'name:string:unique price:number stock:integer? category:enum(a|b)';
 const dir = tempDir('validation');
@@ -28,9 +28,9 @@ let buildApp: (options: Record<string, unknown>) => Promise<FastifyInstance>;
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
-  const init = await backdev(['init', dir]);
+  const init = await backdevInProcess(['init', dir]);
   expect(init.code, init.stderr).toBe(0);
-  const add = await backdev(['create-api', '--endpoint', 'products', '--fields', FIELDS], dir);
+  const add = await backdevInProcess(['create-api', '--endpoint', 'products', '--fields', FIELDS], dir);
   expect(add.code, add.stderr).toBe(0);
   linkBackdev(dir);
   process.env.DATA_DIR = 'memory://';
@@ -292,7 +292,7 @@ describe("a spec's own error schema (the pet store's Error {code, message})", ()
     const text = readFileSync(file, 'utf8');
     expect(text).toContain('message: problem.detail ?? problem.title');
     writeFileSync(file, text.replace('message: problem.detail ?? problem.title', "message: 'edited: ' + (problem.detail ?? problem.title)"));
-    const again = await backdev(['create-api'], dir);
+    const again = await backdevInProcess(['create-api'], dir);
     expect(again.code, again.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toContain("message: 'edited: '");
   });
@@ -375,7 +375,7 @@ describe('what real specs declare', () => {
     const file = path.join(specDir, 'shapes.json');
     writeFileSync(file, JSON.stringify(SPEC));
     const out = path.join(specDir, 'p');
-    const init = await backdev(['init', out, '--spec', file]);
+    const init = await backdevInProcess(['init', out, '--spec', file]);
     expect(init.code, init.stderr).toBe(0);
     warnings = init.stderr;
     linkBackdev(out);
