@@ -12,6 +12,7 @@ import type { JsonSchema } from '../core/ir/json-schema.js';
 import { isObject as isObj, type Obj } from '../core/json.js';
 import { NameTable, camelCase, toIdentifier } from '../core/ir/names.js';
 import { validSample } from './samples/index.js';
+import { lazyRefs } from './samples/lazy-refs.js';
 import type { Warning } from '../core/errors.js';
 import type { ApiIR, MediaIR, OperationIR } from '../core/ir/types.js';
 
@@ -58,13 +59,15 @@ function strictValidator(defs: Readonly<Record<string, JsonSchema>>, schemaId: s
   const ajv = new Ajv({ strict: false, logger: false, allErrors: false, addUsedSchema: false, code: { optimize: false } });
   addFormats(ajv);
   ajv.addSchema({ $id: schemaId, $defs: defs });
+  // Component schemas are compiled when a body first reaches them, not all at the first check.
+  const lazy = lazyRefs(ajv, defs, schemaId);
   const cache = new Map<string, ValidateFunction | null>();
   return (schema: JsonSchema, value: unknown): boolean => {
     const key = JSON.stringify(schema);
     let fn = cache.get(key);
     if (fn === undefined) {
       try {
-        fn = ajv.compile(typeof schema === 'boolean' ? schema : stripDefault(schema));
+        fn = ajv.compile(lazy.prepare(typeof schema === 'boolean' ? schema : stripDefault(schema)));
       } catch {
         fn = null;
       }

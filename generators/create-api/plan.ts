@@ -13,6 +13,7 @@ import { userFile } from '../core/plan/user-file.js';
 import type { LoadedSpec } from '../core/spec/load.js';
 import type { NamedImport } from '../core/ts/merge.js';
 import { GENERATOR } from './name.js';
+import { StubFormatter } from './stub-format.js';
 import { buildView, type CreateApiView, type GroupView, type OperationView } from './view-model.js';
 
 export { GENERATOR };
@@ -44,6 +45,8 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
   // openapi-typescript runs (in a worker thread) while the view and the other files are made here.
   const typesPath = `${dirs.generated}/openapi.gen.ts`;
   const types = startTypes(spec.document, spec.root, files, typesPath);
+  // Made in this thread (no worker), the types come first: see `TypesJob.inThread`.
+  if (types.inThread) await types.types?.catch(() => {});
   const view = buildView(api, dirs, needTests, warnings);
   const typesFile = openapiTypesFile(spec.document, spec.root, files, typesPath, templates.render('partials/header.hbs', view), types);
   typesFile.catch(() => {}); // awaited below, after the other files
@@ -58,8 +61,9 @@ export async function planCreateApi(spec: LoadedSpec, api: ApiIR, files: Project
     out.push({ path: file, ownership: 'generated', content: tidy(text) });
   }
 
+  const stubs = new StubFormatter();
   for (const group of view.groups) {
-    out.push(await handlerFile(group, view, files, templates, dirs, warnings));
+    out.push(await handlerFile(group, view, files, templates, dirs, warnings, stubs));
     out.push(await testFile(group, view, files, templates, dirs, warnings));
     if (group.crudTest) {
       const path = `${dirs.tests}/${group.fileStem}.db.test.ts`;
@@ -119,13 +123,28 @@ async function userModule(group: GroupView, files: ProjectFiles, warnings: Warni
   return { path: m.path, ownership: 'scaffold', content: ts.appendToModule(existing, sections, m.imports) };
 }
 
-function handlerFile(group: GroupView, view: CreateApiView, files: ProjectFiles, templates: TemplateSet, dirs: OutputDirs, warnings: Warning[]) {
+function handlerFile(
+  group: GroupView,
+  view: CreateApiView,
+  files: ProjectFiles,
+  templates: TemplateSet,
+  dirs: OutputDirs,
+  warnings: Warning[],
+  stubs: StubFormatter,
+) {
   const path = `${dirs.handlers}/${group.fileStem}.ts`;
+  const stub = (op: OperationView) => templates.render('partials/handler-stub.hbs', { ...view, ...op });
   return userModule(group, files, warnings, {
     path,
-    whole: () => formatTypeScript(templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations }), path),
+    whole: () =>
+      stubs.file(
+        templates.render('handler-file.ts.hbs', { ...view, group, operations: group.operations }),
+        templates.render('handler-file.ts.hbs', { ...view, group, operations: [] }),
+        group.operations.map(stub),
+        path,
+      ),
     present: (ts, text) => ts.exportedNames(text),
-    section: async (op) => (await formatTypeScript(templates.render('partials/handler-stub.hbs', { ...view, ...op }), path)).trimEnd(),
+    section: async (op) => (await stubs.stub(stub(op), path)).trimEnd(),
     orphan: (name) =>
       /^[a-z]/.test(name)
         ? {

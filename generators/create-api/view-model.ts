@@ -249,7 +249,18 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
     ),
   );
   const byGroup = new Map<string, OperationView[]>();
-  for (const op of operations) byGroup.set(op.group, [...(byGroup.get(op.group) ?? []), op]);
+  for (const op of operations) {
+    const list = byGroup.get(op.group);
+    if (list) list.push(op);
+    else byGroup.set(op.group, [op]);
+  }
+  // The operations of each group in spec order (one pass: groups × operations was seconds on 22,000 operations).
+  const irByGroup = new Map<string, OperationIR[]>();
+  for (const o of api.operations) {
+    const list = irByGroup.get(o.group);
+    if (list) list.push(o);
+    else irByGroup.set(o.group, [o]);
+  }
   const raw = new Set<string>();
   const json = new Set<string>();
   let form = false;
@@ -277,7 +288,7 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
     operations,
     groups: api.groups.map((g) => {
       const ops = byGroup.get(g.fileStem) ?? [];
-      return groupView(g, ops, dirs, crudTestView(api, api.operations.filter((o) => o.group === g.fileStem), dirs, validate));
+      return groupView(g, ops, dirs, crudTestView(api, irByGroup.get(g.fileStem) ?? [], dirs, validate));
     }),
     schemaId: api.schemaId,
     schemaDefs,

@@ -68,3 +68,26 @@ describe('escape helpers', () => {
     for (const bad of ['delete', '1st', 'a-b', 'x;y', '', 5, undefined]) expect(() => identifier(bad)).toThrow(TypeError);
   });
 });
+
+describe('stringLiteral without the JSON round trip', () => {
+  /** The literal built the long way for every string: JSON.stringify, then the quote and separator fixes. */
+  const viaJson = (text: string) =>
+    `'${JSON.stringify(text)
+      .slice(1, -1)
+      .replace(/\\.|'|[\u2028\u2029]/g, (m) => (m === '\\"' ? '"' : m === "'" ? "\\'" : m === '\u2028' ? '\\u2028' : m === '\u2029' ? '\\u2029' : m))}'`;
+
+  it('gives the same literal for every UTF-16 code unit, alone and between plain text', () => {
+    let differences = 0;
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      for (const text of [ch, `a${ch}b`, `${ch}${ch}`]) if (stringLiteral(text) !== viaJson(text)) differences++;
+    }
+    expect(differences).toBe(0);
+  });
+
+  it('gives the same literal for surrogate pairs, lone surrogates and mixed text', () => {
+    for (const text of ['😀', 'a\ud83d', '\ude00b', 'x😀"y\'z\\', 'tab\there', 'naïve — café', ...HOSTILE]) {
+      expect(stringLiteral(text)).toBe(viaJson(text));
+    }
+  });
+});

@@ -5,13 +5,20 @@
  */
 import { isSafeIdentifier } from '../ir/names.js';
 
+/** Text that `stringLiteral` puts between quotes as it is: no quote, backslash, control or line separator character, no surrogate. */
+// eslint-disable-next-line no-control-regex
+const PLAIN_STRING = /^[^'\\\u0000-\u001f\u2028\u2029\ud800-\udfff]*$/;
+
 /**
  * A single-quoted JavaScript string literal for any value (numbers and booleans are stringified). Built
  * from JSON.stringify, so every control character is escaped; then `\"` is unescaped, `'` escaped, and the
  * line separators U+2028/U+2029 escaped (legal in string literals, but not in the comments around them).
  */
 export function stringLiteral(value: unknown): string {
-  const json = JSON.stringify(String(value ?? ''));
+  const text = String(value ?? '');
+  // Most strings need no escape at all: the same literal, without the JSON round trip.
+  if (PLAIN_STRING.test(text)) return `'${text}'`;
+  const json = JSON.stringify(text);
   const body = json.slice(1, -1).replace(/\\.|'|[\u2028\u2029]/g, (m) => {
     if (m === '\\"') return '"';
     if (m === "'") return "\\'";

@@ -207,21 +207,29 @@ const OPENAPI_TYPESCRIPT_VERSION: string = createRequire(import.meta.url)('opena
 export interface TypesJob {
   readonly documentJson: string;
   readonly types: Promise<string> | undefined;
+  /**
+   * `types` are made in this thread (no worker): the caller awaits them before building anything else, so
+   * that openapi-typescript's syntax trees, the largest passing data of a run, are not held in memory
+   * beside the rest of it (on a spec with 22,000 operations that is several hundred MB of peak memory).
+   */
+  readonly inThread: boolean;
 }
 
 /**
  * Prepares `document` for typing and, unless the file at `path` may be reused (it is intact and recorded
- * with the hash of its inputs), starts typing it now, so that it runs beside the caller's own work. The
- * result is the same as without it: `openapiTypesFile` decides what the file is.
+ * with the hash of its inputs), starts typing it now: in a worker thread beside the caller's own work, or
+ * in this thread (`inThread`). The result is the same as without it: `openapiTypesFile` decides what the
+ * file is.
  */
 export function startTypes(document: Obj, specFile: string, files: ProjectFiles, path: string): TypesJob {
   const documentJson = JSON.stringify(prepareForTypes(document));
   const recorded = files.recorded(path);
   const reusable = recorded?.inputHash !== undefined && recorded.hash !== undefined && files.read(path) !== undefined;
-  if (reusable || !typesWorker()) return { documentJson, types: undefined };
+  if (reusable) return { documentJson, types: undefined, inThread: false };
+  const inThread = !typesWorker();
   const types = typesFor(specFile, documentJson);
   types.catch(() => {}); // handled where it is awaited; not an unhandled rejection meanwhile
-  return { documentJson, types };
+  return { documentJson, types, inThread };
 }
 
 /**

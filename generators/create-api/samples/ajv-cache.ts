@@ -5,6 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { JsonSchema } from '../../core/ir/json-schema.js';
+import { lazyRefs } from './lazy-refs.js';
 
 /** The `$id` under which `defs` are registered (as `$defs`) in the validator. */
 export const SAMPLES_SCHEMA_ID = 'backdev-schemas';
@@ -37,6 +38,8 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
   });
   addFormats(ajv);
   ajv.addSchema({ $id: SAMPLES_SCHEMA_ID, $defs: defs });
+  // Component schemas are compiled when a sample first reaches them, not all at the first check.
+  const lazy = lazyRefs(ajv, defs, SAMPLES_SCHEMA_ID);
   const byObject = new WeakMap<object, ValidateFunction>();
   const byBoolean = new Map<boolean, ValidateFunction>();
   const byText = new Map<string, ValidateFunction>();
@@ -62,7 +65,7 @@ function compilerFor(defs: Record<string, JsonSchema>): Compiler {
           root = { ...schema };
           delete root['default'];
         }
-        fn = ajv.compile(root);
+        fn = ajv.compile(lazy.prepare(root));
         byObject.set(schema, fn);
         byText.set(key, fn);
       }
