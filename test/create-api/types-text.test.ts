@@ -4,43 +4,22 @@
  * transforms the whole document at once.
  */
 import { describe, expect, it } from 'vitest';
-import { astToString, transformSchema, scanDiscriminators, resolveRef, type GlobalContext, type OpenAPI3 } from 'openapi-typescript';
-import { typesText } from '../../generators/core/render/openapi-types-transform.js';
+import openapiTS, * as ots from 'openapi-typescript';
+import type { OpenAPI3 } from 'openapi-typescript';
+import { typesContext, typesText } from '../../generators/core/render/openapi-types-transform.js';
 
-/** openapi-typescript's own output for `schema`, the whole document transformed in one call. */
-function wholeTypes(schema: OpenAPI3): string {
-  const ctx = {
-    additionalProperties: false,
-    alphabetize: false,
-    arrayLength: false,
-    defaultNonNullable: true,
-    discriminators: scanDiscriminators(schema, { silent: true }),
-    emptyObjectsUnknown: false,
-    enum: false,
-    enumValues: false,
-    conditionalEnums: false,
-    dedupeEnums: false,
-    excludeDeprecated: false,
-    exportType: false,
-    immutable: false,
-    rootTypes: false,
-    rootTypesNoSchemaPrefix: false,
-    rootTypesKeepCasing: false,
-    injectFooter: [],
-    pathParamsAsTypes: false,
-    postTransform: undefined,
-    propertiesRequiredByDefault: false,
-    redoc: undefined,
-    silent: true,
-    inject: undefined,
-    transform: undefined,
-    transformProperty: undefined,
-    makePathsEnum: false,
-    generatePathParams: false,
-    readWriteMarkers: false,
-    resolve: ($ref: string) => resolveRef(schema, $ref, { silent: true }),
-  } as unknown as GlobalContext;
-  return astToString(transformSchema(schema, ctx));
+/** openapi-typescript's own output for `schema`: its public entry point, the whole document in one call. */
+async function wholeTypes(schema: OpenAPI3): Promise<string> {
+  return ots.astToString(await openapiTS(structuredClone(schema), { silent: true }));
+}
+
+/**
+ * openapi-typescript's transform of the whole document in one call, with create-api's options: the same as
+ * its entry point but for documents without `components`, where the entry point's bundling step adds an
+ * empty one first.
+ */
+function oneShot(schema: OpenAPI3): string {
+  return ots.astToString(ots.transformSchema(schema, typesContext(ots, schema)));
 }
 
 const ok = (schema: unknown) => ({ 200: { description: 'ok', content: { 'application/json': { schema } } } });
@@ -82,7 +61,7 @@ describe('typesText', () => {
   ])('prints what openapi-typescript prints for the whole document (%s)', async (_, count) => {
     const doc = documentWith(count);
     const text = await typesText(JSON.stringify(doc));
-    expect(text).toBe(wholeTypes(doc));
+    expect(text).toBe(await wholeTypes(doc));
     expect(text).toContain('export interface operations {');
     expect(text.match(/^ {4}getItem\d+: \{$/gm)).toHaveLength(count);
   });
@@ -92,7 +71,7 @@ describe('typesText', () => {
       webhooks: { itemChanged: { post: { operationId: 'itemChanged', requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Item' } } } }, responses: { 200: { description: 'ok' } } } } },
     });
     const text = await typesText(JSON.stringify(doc));
-    expect(text).toBe(wholeTypes(doc));
+    expect(text).toBe(await wholeTypes(doc));
     // In `operations` (the last interface), after the paths' operations.
     expect(text.lastIndexOf('    itemChanged: {')).toBeGreaterThan(text.lastIndexOf('    getItem299: {'));
   });
@@ -102,6 +81,6 @@ describe('typesText', () => {
     ['one operation', { openapi: '3.0.3', info: { title: 't', version: '1' }, paths: { '/a': { get: { operationId: 'a', responses: ok({ type: 'string' }) } } } }],
     ['no paths', { openapi: '3.0.3', info: { title: 't', version: '1' }, paths: {}, components: { schemas: { A: { type: 'string' } } } }],
   ])('handles a document with %s', async (_, doc) => {
-    expect(await typesText(JSON.stringify(doc))).toBe(wholeTypes(doc as unknown as OpenAPI3));
+    expect(await typesText(JSON.stringify(doc))).toBe(oneShot(doc as unknown as OpenAPI3));
   });
 });

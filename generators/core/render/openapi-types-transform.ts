@@ -178,7 +178,7 @@ async function typesTransform(): Promise<TypesTransform> {
 }
 
 /** `openapiTS`'s context for `{ silent: true }` and no other option (its defaults, field by field). */
-function typesContext(ots: TypesTransform, schema: OpenAPI3): GlobalContext {
+export function typesContext(ots: TypesTransform, schema: OpenAPI3): GlobalContext {
   const options = { silent: true };
   return {
     additionalProperties: false,
