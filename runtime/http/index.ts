@@ -76,6 +76,15 @@ export interface ValidatorCompilerOptions {
 }
 
 type Obj = { [key: string]: unknown };
+
+/**
+ * The second argument of every call to an Ajv function from here. Ajv's functions take `(data, {instancePath
+ * = '', parentData, parentDataProperty, rootData = data} = {})`: called with the data alone they make that
+ * empty object on each call, one per validated part of each request; this one is shared (only read: the
+ * function takes its values into variables, and a missing key gets its default as before).
+ */
+const ROOT_CONTEXT = Object.freeze({}) as NonNullable<Parameters<ValidateFunction>[1]>;
+
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -101,7 +110,7 @@ export function createValidatorCompiler(
     if (coerce === undefined) return validate as ValidationFunction;
     const wrapped: ValidationFunction = (data: unknown) => {
       coerce(data);
-      if (validate(data) === true) {
+      if (validate(data, ROOT_CONTEXT) === true) {
         wrapped.errors = null;
         return true;
       }
@@ -122,7 +131,7 @@ export function createValidatorCompiler(
       const validate = bodyAjv.compile(schema as object);
       // Form fields are text, like query parameters: converted by the body schema the same way, then
       // validated as strictly as any body.
-      const checked = isForm ? withCoercion(validate, parameterCoercion(schema, 'querystring', resolver)) : (validate as ValidationFunction);
+      const checked: ValidateFunction | ValidationFunction = isForm ? withCoercion(validate, parameterCoercion(schema, 'querystring', resolver)) : validate;
       // No body sent: whether one is required is the operation's `requestBody.required` (checked before
       // validation, see the generated `requireBody`), not the schema's (`type: array` would refuse it).
       // Fastify hands an absent body over as `null`, like a sent `null`: the hook marks it as ABSENT_BODY.
@@ -131,7 +140,7 @@ export function createValidatorCompiler(
           body.errors = null;
           return true;
         }
-        if (checked(data) === true) {
+        if (checked(data, ROOT_CONTEXT) === true) {
           body.errors = null;
           return true;
         }

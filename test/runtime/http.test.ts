@@ -191,6 +191,29 @@ describe('bodies: own properties only', () => {
   });
 });
 
+describe('each call validates its own data (one context object shared by all calls)', () => {
+  // `$data` reads the value it compares with from the root of the data validated: the root must be this
+  // call's data, not an earlier call's, and error paths start at the root.
+  const compile = createValidatorCompiler([], { bodyAjv: { $data: true }, parameterAjv: { $data: true } });
+  const schema = { type: 'object', properties: { min: { type: 'integer' }, n: { type: 'integer', minimum: { $data: '/min' } } } };
+
+  it('bodies', () => {
+    const validate = compile({ httpPart: 'body', schema });
+    expect(validate({ min: 5, n: 3 })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'minimum', instancePath: '/n' });
+    expect(validate({ min: 1, n: 3 })).toBe(true);
+    expect(validate({ min: 4, n: 3 })).toBe(false);
+  });
+
+  it('parameters converted from text', () => {
+    const validate = compile({ httpPart: 'querystring', schema });
+    expect(validate({ min: '5', n: '3' })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'minimum', instancePath: '/n' });
+    expect(validate({ min: '1', n: '3' })).toBe(true);
+    expect(validate({ min: '4', n: '3' })).toBe(false);
+  });
+});
+
 describe('classifyError', () => {
   it.each([
     [{ statusCode: 404, message: 'no such thing' }, { status: 404, detail: 'no such thing', level: 'info' }],
