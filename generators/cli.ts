@@ -14,7 +14,7 @@ import { isBackdevError } from './core/errors.js';
 import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './core/resource/fields.js';
 import { healthOptionProblems } from './add-health/options.js';
-import { ejectTemplates, GENERATORS_WITH_TEMPLATES } from '../commands/templates/eject.js';
+import { GENERATORS_WITH_TEMPLATES } from '../commands/templates/generators.js';
 import { traceCommands } from '../commands/trace/cli.js';
 
 /** The options every writing command takes, with the same meaning everywhere (core/generator/types.ts). */
@@ -321,7 +321,8 @@ export function buildCli(
               .positional('generator', { choices: GENERATORS_WITH_TEMPLATES, demandOption: true, describe: 'Which generator' })
               .option('to', { type: 'string', default: 'templates', describe: 'Template folder (set it as "templates" in backdev.config.json)' })
               .option('force', { type: 'boolean', default: false, describe: 'Overwrite templates already ejected' }),
-          later((args) => {
+          later(async (args) => {
+            const { ejectTemplates } = await import('../commands/templates/eject.js');
             ejectTemplates({ generator: args.generator as string, to: args.to, force: args.force }, output);
           }),
         )

@@ -31,6 +31,34 @@ describe('migrate outside a project', () => {
   }, 60_000);
 });
 
+describe('migrate in a project', () => {
+  it("loads TypeScript migrations with the process's own kysely and backdev/runtime/db, not second copies", async () => {
+    // Under the checkout (kysely resolves from its node_modules), with backdev linked: an installed project.
+    const dir = tempDir('migrate-modules');
+    dirs.push(dir);
+    linkBackdev(dir);
+    writeFileSync(path.join(dir, 'backdev.config.json'), '{}\n');
+    mkdirSync(path.join(dir, 'db/migrations'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'db/migrations/0001_create_notes.ts'),
+      "import { sql, type Kysely } from 'kysely';\nimport { runStatements } from 'backdev/runtime/db';\n\nexport async function up(db: Kysely<any>): Promise<void> {\n  await runStatements(db, [sql`create table notes (id integer)`]);\n}\n",
+    );
+    // Every module the process loads, one `load: <url>` line each on stderr (a second copy has another URL).
+    const logLoads = `--import=${path.join(REPO, 'test/fixtures/hooks/log-loads.mjs')}`;
+    const r = await backdev(['migrate', 'status'], dir, { ...ENV, NODE_OPTIONS: logLoads });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/pending {2}0001_create_notes\n/);
+    expect(r.stdout).toContain('0 applied, 1 pending');
+    const loads = r.stderr.split('\n').flatMap((line) => (line.startsWith('load: ') ? [line.slice('load: '.length)] : []));
+    const copies = (file: RegExp) => loads.filter((url) => file.test(url.split('?')[0]!));
+    expect(copies(/\/db\/migrations\/0001_create_notes\.ts$/)).toHaveLength(1);
+    expect(copies(/\/node_modules\/kysely\/dist\/esm\/index\.js$/)).toHaveLength(1);
+    expect(copies(/\/dist\/runtime\/db\/index\.js$/)).toHaveLength(1);
+    // Nothing of the generators: migrate needs kysely, a database driver and tsx for the .ts files.
+    expect(loads.filter((url) => /\/node_modules\/(typescript|openapi-typescript|ts-morph|@ts-morph|prettier|ajv|handlebars|@redocly)\//.test(url))).toEqual([]);
+  }, 120_000);
+});
+
 describe('migrate in a project whose dependencies are not installed', () => {
   it('names the migration and the missing package, exit 1, no database made', async () => {
     // Outside the checkout, so kysely is not found by walking up to backdev's own node_modules.

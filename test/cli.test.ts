@@ -2,9 +2,22 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { memoryOutput } from '../generators/core/report.js';
 import { main } from '../generators/cli.js';
 import { backdev, REPO } from './helpers.js';
+
+/** Logs every module the process resolves (`import: <url>` lines on stderr). */
+const LOG_IMPORTS = `--import=${path.join(REPO, 'test/fixtures/hooks/log-imports.mjs')}`;
+
+/** Packages only the generators use; a command that generates nothing must not load them. */
+const GENERATOR_PACKAGES = ['typescript', 'openapi-typescript', 'ts-morph', '@ts-morph/common', 'prettier', 'ajv', 'handlebars', '@redocly/openapi-core', 'yaml', 'diff'];
+
+/** The packages under node_modules whose modules an `import:` log names. */
+function packagesLoaded(log: string): string[] {
+  return [...new Set([...log.matchAll(/^import: .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!))].sort();
+}
 
 async function cli(args: string[]) {
   const out = memoryOutput();
@@ -14,9 +27,32 @@ async function cli(args: string[]) {
 
 describe('backdev CLI', () => {
   it('lists its commands', async () => {
-    const r = await backdev(['--help']);
+    const r = await backdev(['--help'], REPO, { NODE_OPTIONS: LOG_IMPORTS });
     expect(r.code).toBe(0);
     for (const cmd of ['init <dir>', 'create-api', 'templates']) expect(r.stdout).toContain(cmd);
+    expect(packagesLoaded(r.stderr)).toContain('yargs');
+    expect(packagesLoaded(r.stderr).filter((p) => GENERATOR_PACKAGES.includes(p))).toEqual([]);
+  });
+
+  it('reads a trace file and reports a usage error without loading the generators\' packages', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'backdev-cli-load-'));
+    try {
+      const file = path.join(dir, 'traces.jsonl');
+      const span = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: null, name: 'getPets', kind: 'server', startMs: 1, endMs: 5, durationMs: 4, status: 'ok', error: null, service: 'api', attributes: {} };
+      writeFileSync(file, `${JSON.stringify(span)}\n`);
+      const summary = await backdev(['trace', 'summary', file], REPO, { NODE_OPTIONS: LOG_IMPORTS });
+      expect(summary.code, summary.stderr).toBe(0);
+      expect(summary.stdout).toMatch(/getPets\s+1\s/);
+      const mistake = await backdev(['create-api', '--sepc', 'x.yaml'], REPO, { NODE_OPTIONS: LOG_IMPORTS });
+      expect(mistake.code).toBe(1);
+      expect(mistake.stderr).toContain('Unknown argument: sepc');
+      for (const r of [summary, mistake]) {
+        expect(packagesLoaded(r.stderr)).toContain('yargs');
+        expect(packagesLoaded(r.stderr).filter((p) => GENERATOR_PACKAGES.includes(p))).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('in a clone runs its TypeScript sources (no build needed), and dist/ when BACKDEV_RUN_DIST=1', async () => {

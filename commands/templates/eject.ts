@@ -11,8 +11,9 @@ import { applyPlan } from '../../generators/core/plan/apply.js';
 import type { Plan } from '../../generators/core/plan/types.js';
 import { BUNDLED_TEMPLATES, listTemplates } from '../../generators/core/render/templates.js';
 import type { Output } from '../../generators/core/report.js';
+import { GENERATORS_WITH_TEMPLATES } from './generators.js';
 
-export const GENERATORS_WITH_TEMPLATES = ['add-auth', 'add-health', 'add-realtime', 'add-sync', 'create-api', 'design-database', 'init'];
+export { GENERATORS_WITH_TEMPLATES };
 
 export interface EjectOptions {
   generator: string;

@@ -11,12 +11,11 @@ import { renderMigration } from '../core/db/render-migration.js';
 import { parseSnapshot, serializeSnapshot } from '../core/db/snapshot.js';
 import type { DbSchema } from '../core/db/types.js';
 import { BackdevError, type Warning } from '../core/errors.js';
-import { planAppWiring } from '../core/plan/app-file.js';
+import { APP_FILE, planAppWiring } from '../core/plan/app-file.js';
 import type { FilePlan, Plan, ProjectFiles } from '../core/plan/types.js';
 import { nextMigrationNumber, userFile } from '../core/plan/user-file.js';
 import { BUNDLED_TEMPLATES, loadTemplates } from '../core/render/templates.js';
 import { formatTypeScript, tidy } from '../core/render/format.js';
-import { insertBeforeReturn } from '../core/ts/merge.js';
 import { moduleSpecifier } from '../core/module-paths.js';
 import { modelFingerprints } from '../core/db/drift.js';
 import { isObject, type Obj } from '../core/json.js';
@@ -154,9 +153,13 @@ export async function planDesignDatabase(doc: Obj, specFile: string, files: Proj
   }
   const dbView = { imports: { schemaFromDbModule: moduleSpecifier('src', `${dirs.db}/schema.gen.js`) } };
   out.push(await userFile(files, DB_MODULE, () => formatTypeScript(templates.render('db.ts.hbs', dbView), DB_MODULE)));
+  // ts-morph (core/ts) loads only when src/app.ts does not close the database yet: on the first design.
+  const closesDb = (app: string) => /\bdb\.destroy\(\)/.test(app);
+  const appText = files.read(APP_FILE);
+  const merge = appText === undefined || closesDb(appText) ? undefined : await import('../core/ts/merge.js');
   const wiring = planAppWiring(
     files,
-    (app) => (/\bdb\.destroy\(\)/.test(app) ? app : insertBeforeReturn(app, 'buildApp', templates.render('app/close-db.ts.hbs', {}).trim(), [{ from: './db.js', name: 'db' }])),
+    (app) => (closesDb(app) || !merge ? app : merge.insertBeforeReturn(app, 'buildApp', templates.render('app/close-db.ts.hbs', {}).trim(), [{ from: './db.js', name: 'db' }])),
     "could not find `return app` in buildApp(); close the database on shutdown yourself: app.addHook('onClose', () => db.destroy())",
   );
   out.push(...wiring.files);

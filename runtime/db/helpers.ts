@@ -1,5 +1,6 @@
 /** Small helpers generated repositories and handlers share: cursors, constraint violations, migrations. */
-import { existsSync, readdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError, sqlState } from './errors.js';
@@ -129,29 +130,57 @@ export class MigrationLoadError extends Error {
   }
 }
 
+/** Whether node reads `file` as an ES module: the nearest package.json says `"type": "module"`. */
+function inModulePackage(file: string): boolean {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(dir) === dir) return false;
+  }
+}
+
 /**
  * Imports the migrations of one folder. A `.ts` one that this process cannot load itself (plain node: the
  * project's tests run this compiled code outside their TypeScript transform; the installed CLI) is loaded
- * through one tsx registration made for the batch and removed after it, so its imports share one module
- * cache and the rest of the process is untouched.
+ * through one tsx registration made for the batch and removed after it.
+ *
+ * In an ES module package (every project init makes) the registration is not scoped to a namespace: a
+ * namespace would load a second copy of everything the migrations import (kysely and backdev/runtime/db,
+ * some 270 modules, about half a CPU-second of `backdev migrate status`), where now those imports get the
+ * modules this process already has. Each migration's URL names its batch, so a later batch reads the files
+ * again. Elsewhere tsx would read the files as CommonJS, so they load in a namespace of their own, as ES
+ * modules.
  */
 async function importAll(files: string[], mode: TypeScriptImports): Promise<unknown[]> {
-  let tsx: Promise<{ import: (specifier: string, parent: string) => Promise<unknown>; unregister: () => Promise<void> }> | undefined;
-  const viaTsx = async (url: string) => {
-    tsx ??= import('tsx/esm/api').then(({ register }) => register({ namespace: `backdev-migrations-${process.pid}-${Date.now()}` }));
-    return (await tsx).import(url, import.meta.url);
+  let tsx: Promise<{ load: (url: string) => Promise<unknown>; unregister: () => Promise<void> }> | undefined;
+  const viaTsx = async (url: string, file: string) => {
+    tsx ??= import('tsx/esm/api').then(({ register }) => {
+      if (inModulePackage(file)) {
+        const batch = randomUUID();
+        return { load: (u: string) => import(`${u}?backdev-migrations=${batch}`), unregister: register() };
+      }
+      const scoped = register({ namespace: `backdev-migrations-${process.pid}-${Date.now()}` });
+      return { load: (u: string) => scoped.import(u, import.meta.url), unregister: scoped.unregister };
+    });
+    return (await tsx).load(url);
   };
   try {
     const out: unknown[] = [];
     const importOne = async (file: string) => {
       const url = pathToFileURL(file).href;
       if (!file.endsWith('.ts')) return import(url);
-      if (mode === 'tsx') return viaTsx(url);
+      if (mode === 'tsx') return viaTsx(url, file);
       try {
         return await import(url);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-        return viaTsx(url);
+        return viaTsx(url, file);
       }
     };
     for (const file of files) {
