@@ -6,6 +6,7 @@
  * the tests are skipped with a message; with CI=true they fail.
  */
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -308,10 +309,16 @@ describe.skipIf(!available)('postgres bus', () => {
     expect(result.downs).toBeGreaterThanOrEqual(6); // the cuts were felt by every instance, several times
   });
 
-  it('connections cut with pg_terminate_backend: down, reconnect, catch-up of what was published meanwhile, then live again', { timeout: 20_000 }, async () => {
+  it('connections cut with pg_terminate_backend: down, reconnect, catch-up of what was published meanwhile, then live again', { timeout: 30_000 }, async () => {
     const tablePrefix = prefix();
-    // `a` comes back slowly, so that `b` publishes while `a` is away.
-    const a = open({ tablePrefix, reconnect: { minDelayMs: 1_000, maxDelayMs: 1_000 }, listen: { connectionString: dbUrl, application_name: 'bus-a-listen' } });
+    // `a` stays away while `b` publishes: its LISTEN connection goes through a gate that refuses connections
+    // until the test opens it (a fixed reconnect delay would race the 20 publishes on a loaded machine).
+    const gate = await tcpGate(new URL(dbUrl));
+    const a = open({
+      tablePrefix,
+      reconnect: { minDelayMs: 50, maxDelayMs: 200 },
+      listen: { ...listenVia(dbUrl, gate.port), application_name: 'bus-a-listen' },
+    });
     const b = open({ tablePrefix, reconnect: { minDelayMs: 50, maxDelayMs: 100 } });
     await Promise.all([a.start(), b.start()]);
     const seenA = record(a);
@@ -319,9 +326,11 @@ describe.skipIf(!available)('postgres bus', () => {
     for (const t of ['u', 'v']) await b.publish(t, '0');
     await until(() => seenA.messages.length === 2, 5_000, 'the first messages on a');
 
+    gate.shut();
     const cut = await adminQuery(`SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [DATABASE]);
     expect(Number(cut.rows[0].n)).toBeGreaterThanOrEqual(2);
     await until(() => seenA.events.includes('down') && seenB.events.includes('down'), 5_000, 'down on both');
+    await until(() => gate.refused() > 0, 5_000, 'a trying to come back'); // and kept away until the gate opens
     // The pool's cut connections may fail one publish; the next connects anew.
     const publish = async (topic: string, data: string) => {
       for (let attempt = 0; ; attempt++) {
@@ -334,7 +343,8 @@ describe.skipIf(!available)('postgres bus', () => {
     };
     for (let i = 1; i <= 20; i++) await publish(['u', 'v'][i % 2]!, String(i));
     expect(seenA.events).toEqual(['down']);
-    await until(() => seenA.events.includes('up'), 5_000, 'a up');
+    gate.open();
+    await until(() => seenA.events.includes('up'), 10_000, 'a up');
     // Caught up by `up` itself, before anything else is published.
     expect(seenA.messages).toHaveLength(22);
     for (let i = 21; i <= 30; i++) await publish(['u', 'v'][i % 2]!, String(i));
@@ -345,8 +355,52 @@ describe.skipIf(!available)('postgres bus', () => {
       expect(seen.messages).toHaveLength(32);
     }
     expect(seenA.events).toEqual(['down', 'up']);
+    await gate.close();
   });
 });
+
+/** The connection settings of `url` with the server at 127.0.0.1:`port` instead (pg lets a connectionString override host and port). */
+function listenVia(url: string, port: number): pg.ClientConfig {
+  const u = new URL(url);
+  return { host: '127.0.0.1', port, user: decodeURIComponent(u.username) || undefined, password: decodeURIComponent(u.password) || undefined, database: u.pathname.slice(1) };
+}
+
+/** A TCP forwarder to the server of `url` that refuses new connections (closes them at once) while shut. */
+async function tcpGate(url: URL): Promise<{ port: number; shut(): void; open(): void; refused(): number; close(): Promise<void> }> {
+  let isOpen = true;
+  let refused = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    if (!isOpen) {
+      refused++;
+      inbound.destroy();
+      return;
+    }
+    const outbound = net.connect(Number(url.port || 5432), url.hostname);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        sockets.delete(s);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    shut: () => void (isOpen = false),
+    open: () => void (isOpen = true),
+    refused: () => refused,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 async function adminQueryOn(url: string, text: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: url });

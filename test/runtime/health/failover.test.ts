@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createUpstream, type Upstream, type UpstreamEvents } from '../../../runtime/health/index.js';
 import { startFake, until, type FakeUpstream } from './fake-upstream.js';
 
@@ -23,17 +23,33 @@ describe('failover between a primary and a secondary', () => {
   it('moves traffic to the secondary after at most 5 failed requests, and back once the primary recovers', async () => {
     const [primary, secondary] = await fakes(2);
     primary!.behave(() => ({ status: 503 }));
-    const up = createUpstream({ name: 'users', urls: [primary!.url, secondary!.url], logger: false, outlier: { baseEjectionMs: 400, jitter: 0 } });
+    // The test decides when the ejection's 400 ms are over: its timer is held until the 30 requests are done,
+    // which on a loaded machine can take longer than 400 ms (the primary would come back, fail 5 more times).
+    const ejectionMs = 400;
+    const held: Array<() => void> = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const timers = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number, ...args: unknown[]) => {
+      if (ms === ejectionMs) {
+        held.push(fn);
+        return { unref: () => undefined, ref: () => undefined, hasRef: () => false, refresh: () => undefined } as unknown as NodeJS.Timeout;
+      }
+      return realSetTimeout(fn, ms, ...args);
+    }) as typeof setTimeout);
+    cleanup.push(async () => timers.mockRestore());
+    const up = createUpstream({ name: 'users', urls: [primary!.url, secondary!.url], logger: false, outlier: { baseEjectionMs: ejectionMs, jitter: 0 } });
     const seen = track(up);
 
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await up.fetch('/users/1')).status);
+    timers.mockRestore();
     expect(primary!.calls()).toBeLessThanOrEqual(5);
     expect(statuses.slice(-20).every((s) => s === 200)).toBe(true);
-    expect(seen.find((s) => s.type === 'ejected')?.event).toMatchObject({ url: primary!.url, reason: 'consecutive-failures' });
+    expect(seen.find((s) => s.type === 'ejected')?.event).toMatchObject({ url: primary!.url, reason: 'consecutive-failures', durationMs: ejectionMs });
     expect(up.state().urls[0]).toMatchObject({ ejected: true, available: false });
+    expect(held).toHaveLength(1); // the one ejection's timer
 
     primary!.behave(() => ({ status: 200, body: 'primary' }));
+    for (const fire of held.splice(0)) fire(); // the 400 ms are over
     await until(() => seen.some((s) => s.type === 'restored'), 3_000, 'restored');
     const res = await up.fetch('/users/1');
     expect(await res.text()).toBe('primary');

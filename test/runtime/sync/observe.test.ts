@@ -17,11 +17,16 @@ import { createPullJob, cursorParam, defineStream, publishSyncChanges, type Sync
 import { SYNC_ATTRIBUTE as A } from '../../../runtime/tracing/constants.js';
 import { createTracing, type Tracing } from '../../../runtime/tracing/index.js';
 
-/** 25 records in pages of 10 (`?cursor=<n>`, `next_cursor` in the body); /broken answers 400. */
+/**
+ * 25 records in pages of 10 (`?cursor=<n>`, `next_cursor` in the body); /broken answers 400. Each answer
+ * closes its connection: a kept-alive socket left idle between tests (seconds on a loaded machine) could be
+ * closed by the server just as the next test's first request reuses it, failing that page (one attempt).
+ */
 let api: Server;
 let baseUrl: string;
 beforeAll(async () => {
   api = createServer((req, res) => {
+    res.shouldKeepAlive = false;
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/broken') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"no"}');
     const from = Number(url.searchParams.get('cursor') ?? 0);
@@ -120,13 +125,19 @@ describe('pull job changes on the broadcast hub', () => {
     const failures: string[] = [];
     const offsets: number[] = [];
     let calls = 0;
+    // Settles once the run's end, the last change sent (they go one at a time, in order), went through or failed.
+    let drained!: () => void;
+    const allSent = new Promise<void>((resolve) => (drained = resolve));
+    const settled = (change: SyncChange) => {
+      if (change.type === 'sync.run') drained();
+    };
     try {
       await withJob(
         undefined,
         [stream('rows', '/rows')],
         async () => {
-          // Wait for the queue of publishes to drain.
-          for (let i = 0; i < 50 && published.length + failures.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+          // Wait for the queue of publishes to drain (an event, not a time budget: the test's timeout bounds it).
+          await allSent;
         },
         (job) =>
           publishSyncChanges(
@@ -136,8 +147,14 @@ describe('pull job changes on the broadcast hub', () => {
               if (++calls === 2) throw new Error('bus away');
               offsets.push((await hub.publish(topic, change)).offset);
               published.push(change);
+              settled(change);
             },
-            { onError: (_e, change) => failures.push(change.type) },
+            {
+              onError: (_e, change) => {
+                failures.push(change.type);
+                settled(change);
+              },
+            },
           ),
       );
       expect(failures).toEqual(['sync.page']);
