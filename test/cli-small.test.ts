@@ -59,6 +59,26 @@ describe('migrate in a project', () => {
   }, 120_000);
 });
 
+describe('migrate against a server it cannot use', () => {
+  it.each([['status'], ['up']])('migrate %s: exit 1 naming the server (not its password) and why, no stack', async (action) => {
+    const dir = tempDir('migrate-unreachable');
+    dirs.push(dir);
+    linkBackdev(dir);
+    writeFileSync(path.join(dir, 'backdev.config.json'), '{}\n');
+    mkdirSync(path.join(dir, 'db/migrations'), { recursive: true });
+    writeFileSync(path.join(dir, 'db/migrations/0001_create_notes.js'), 'export async function up() {}\n');
+    // Port 1 on loopback: nothing listens there.
+    const r = await backdev(['migrate', action, '--database-url', 'postgres://nobody:s3cret@127.0.0.1:1/none'], dir, ENV);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stderr).toContain('[BACKDEV_DATABASE_UNREACHABLE]');
+    expect(r.stderr).toContain('cannot use the database at postgres://nobody@127.0.0.1:1/none: the connection was refused');
+    expect(r.stderr).not.toContain('s3cret');
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(dir).sort()).toEqual(['backdev.config.json', 'db', 'node_modules']);
+  }, 60_000);
+});
+
 describe('migrate in a project whose dependencies are not installed', () => {
   it('names the migration and the missing package, exit 1, no database made', async () => {
     // Outside the checkout, so kysely is not found by walking up to backdev's own node_modules.

@@ -7,9 +7,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { MigrationResultSet } from 'kysely';
-import { createDatabase, createMigrator, DatabaseLockedError, describeDatabase, FolderMigrationProvider, MigrationLoadError, migrateStepwise } from '../../runtime/db/index.js';
+import { createDatabase, createMigrator, describeDatabase, FolderMigrationProvider, MigrationLoadError, migrateStepwise } from '../../runtime/db/index.js';
 import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
 import { BackdevError } from '../../generators/core/errors.js';
+import { databaseFailure } from '../database-errors.js';
 import type { Output } from '../../generators/core/report.js';
 
 export type MigrateAction = 'up' | 'down' | 'status' | 'to';
@@ -54,11 +55,12 @@ function projectRoot(cwd: string): { root: string; migrations: string; dataDir: 
   return { root, migrations, dataDir: path.join(root, '.data', 'pglite') };
 }
 
-function report(results: MigrationResultSet, output: Output, verb: string): void {
+function report(results: MigrationResultSet, output: Output, verb: string, url: string | undefined): void {
   for (const r of results.results ?? []) {
     output.out(`  ${r.status === 'Success' ? verb : r.status === 'Error' ? 'failed' : 'skipped'}  ${r.migrationName}`);
   }
-  if (results.error instanceof DatabaseLockedError) throw new BackdevError('DATABASE_LOCKED', results.error.message, { cause: results.error });
+  const failure = results.error === undefined ? undefined : databaseFailure(results.error, url);
+  if (failure) throw failure;
   if (results.error) {
     const err = results.error as Error;
     throw new BackdevError('MIGRATION_FAILED', `migration failed: ${err.message}; it was rolled back (the migrations listed before it stay applied)`, { cause: err });
@@ -95,14 +97,14 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
         return;
       }
       case 'up':
-        return report(await migrateStepwise(migrator, 'up'), output, 'applied');
+        return report(await migrateStepwise(migrator, 'up'), output, 'applied', url);
       case 'down': {
         let first = true;
-        return report(await migrateStepwise(migrator, 'down', () => (first ? !(first = false) : false)), output, 'reverted');
+        return report(await migrateStepwise(migrator, 'down', () => (first ? !(first = false) : false)), output, 'reverted', url);
       }
       case 'to': {
         if (!options.target) throw new BackdevError('OPTION_INVALID', 'migrate to needs a migration name (or "zero")');
-        if (options.target === 'zero') return report(await migrateStepwise(migrator, 'down'), output, 'reverted');
+        if (options.target === 'zero') return report(await migrateStepwise(migrator, 'down'), output, 'reverted', url);
         const all = await migrator.getMigrations();
         const index = all.findIndex((m) => m.name === options.target);
         if (index < 0) {
@@ -111,7 +113,7 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
         if (all[index]!.executedAt) {
           // Revert everything applied after the target.
           const after = new Set(all.slice(index + 1).map((m) => m.name));
-          return report(await migrateStepwise(migrator, 'down', (name) => after.has(name)), output, 'reverted');
+          return report(await migrateStepwise(migrator, 'down', (name) => after.has(name)), output, 'reverted', url);
         }
         const upTo = new Set(all.slice(0, index + 1).map((m) => m.name));
         const pending = all.filter((m) => !m.executedAt && upTo.has(m.name)).length;
@@ -120,17 +122,14 @@ export async function runMigrate(options: MigrateOptions, output: Output): Promi
         while (done < pending) {
           const step = await migrator.migrateUp();
           results.push(...(step.results ?? []));
-          if (step.error || (step.results ?? []).length === 0) return report({ error: step.error, results }, output, 'applied');
+          if (step.error || (step.results ?? []).length === 0) return report({ error: step.error, results }, output, 'applied', url);
           done++;
         }
-        return report({ results }, output, 'applied');
+        return report({ results }, output, 'applied', url);
       }
     }
   } catch (err) {
-    if (err instanceof DatabaseLockedError) {
-      throw new BackdevError('DATABASE_LOCKED', err.message, { cause: err });
-    }
-    throw err;
+    throw databaseFailure(err, url) ?? err;
   } finally {
     await db.destroy();
   }

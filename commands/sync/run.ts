@@ -8,10 +8,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sql, type Kysely } from 'kysely';
-import { createDatabase, DatabaseLockedError, describeDatabase } from '../../runtime/db/index.js';
+import { createDatabase, describeDatabase } from '../../runtime/db/index.js';
 import type { PullJob, RunResult } from '../../runtime/sync/index.js';
 import { CONFIG_FILE, findConfig, loadConfig } from '../../generators/core/config.js';
 import { BackdevError } from '../../generators/core/errors.js';
+import { databaseFailure } from '../database-errors.js';
 import type { Output } from '../../generators/core/report.js';
 
 /** Where add-sync writes its jobs. */
@@ -49,8 +50,7 @@ async function openDatabase<T>(options: SyncCommandOptions, dataDir: string, wor
   try {
     return await work(db, !url);
   } catch (err) {
-    if (err instanceof DatabaseLockedError) throw new BackdevError('DATABASE_LOCKED', err.message, { cause: err });
-    throw err;
+    throw databaseFailure(err, url) ?? err;
   } finally {
     await db.destroy();
   }

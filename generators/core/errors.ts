@@ -39,6 +39,7 @@ export const ErrorCodes = {
   MIGRATION_FAILED: 'a migration failed to apply',
   MIGRATION_NOT_LOADED: 'a migration file could not be loaded',
   DATABASE_LOCKED: 'the embedded database is in use by another process',
+  DATABASE_UNREACHABLE: 'the database server could not be reached or refused the connection',
   DESTRUCTIVE_CHANGE: 'a model change would drop or narrow data',
   USER_FILE_OUTDATED: 'a file of yours lacks what the newly generated code needs',
   TRACE_FILE_INVALID: 'the trace file is missing or not valid JSONL',

@@ -48,6 +48,36 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * Why a database server could not be used at all, from the error of a connection attempt: the network
+ * (refused, unknown host, timed out, reset), the login (authentication failed) or a database that does not
+ * exist. Undefined for any other error (a failing statement, say). Node may report a refused connection to a
+ * host with several addresses as an AggregateError of one error per address: the first one decides.
+ */
+export function unreachableReason(err: unknown): string | undefined {
+  const first = err instanceof AggregateError && err.errors.length > 0 ? err.errors[0] : undefined;
+  const code = (err as { code?: unknown } | null)?.code ?? (first as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return undefined;
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'the connection was refused (is the server running, on that host and port?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name could not be resolved';
+    case 'ETIMEDOUT':
+      return 'the connection timed out';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'the server closed the connection';
+    case '28000':
+    case '28P01':
+      return 'the server refused the login (user or password)';
+    case '3D000':
+      return 'the database does not exist on that server';
+  }
+  return code.startsWith('08') ? 'the connection failed' : undefined;
+}
+
 /** A JSON pointer token (RFC 6901 escaping). */
 function token(property: string): string {
   return property.replace(/~/g, '~0').replace(/\//g, '~1');

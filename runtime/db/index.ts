@@ -14,7 +14,7 @@ import { createPGlite } from './pglite-template.js';
 export { PGliteDialect } from './pglite.js';
 export { DatabaseLockedError, lockDataDir, type LockHolder, type LockOptions } from './lock.js';
 export { isBatchQuery, runStatements, STATEMENT_BATCH, StatementError, type BatchQuery, type Statement } from './statements.js';
-export { DataError, mapDataErrors, sqlState, toDataError, type DataErrorDetail, type DataOperation, type ErrorMapping } from './errors.js';
+export { DataError, mapDataErrors, sqlState, toDataError, unreachableReason, type DataErrorDetail, type DataOperation, type ErrorMapping } from './errors.js';
 export {
   decodeCursor,
   readCursor,

@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, DataError, encodeCursor, isForeignKeyViolation, isUniqueViolation, mapDataErrors, readCursor, toDataError, type ErrorMapping } from '../../runtime/db/index.js';
+import { createDatabase, DataError, encodeCursor, isForeignKeyViolation, isUniqueViolation, mapDataErrors, readCursor, toDataError, unreachableReason, type ErrorMapping } from '../../runtime/db/index.js';
 
 const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const pgName = `backdev_errors_${process.pid}_${Date.now()}`;
@@ -222,6 +222,54 @@ describe('a connection the server ends while it is checked out', () => {
       expect(rows).toEqual([{ ok: 1 }]);
     } finally {
       await db.destroy().catch(() => {});
+    }
+  }, 30_000);
+});
+
+describe('unreachableReason: the errors of a connection that cannot be made', () => {
+  /** The error a first query raises on a database at `url` (every case here must fail). */
+  async function connectError(url: string): Promise<unknown> {
+    const db = createDatabase<unknown>({ url });
+    try {
+      await sql`select 1`.execute(db);
+    } catch (err) {
+      return err;
+    } finally {
+      await db.destroy().catch(() => {});
+    }
+    throw new Error(`${url} answered`);
+  }
+
+  it('a port nobody listens on: refused', async () => {
+    expect(unreachableReason(await connectError('postgres://postgres@127.0.0.1:1/test'))).toMatch(/^the connection was refused/);
+  }, 30_000);
+
+  it('a database that does not exist on the server', async () => {
+    const url = new URL(base);
+    url.pathname = `/${pgName}_missing`;
+    expect(unreachableReason(await connectError(url.href))).toBe('the database does not exist on that server');
+  }, 30_000);
+
+  it('a user the server does not know: the login is refused', async () => {
+    const url = new URL(base);
+    url.username = `nobody_${process.pid}`;
+    url.password = '';
+    expect(unreachableReason(await connectError(url.href))).toBe('the server refused the login (user or password)');
+  }, 30_000);
+
+  it('a failing statement on a working connection is not a connection problem', async () => {
+    const url = new URL(base);
+    url.pathname = `/${pgName}`;
+    const db = createDatabase<unknown>({ url: url.href });
+    try {
+      const err = await sql`select * from no_such_table_here`.execute(db).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeDefined();
+      expect(unreachableReason(err)).toBeUndefined();
+    } finally {
+      await db.destroy();
     }
   }, 30_000);
 });
