@@ -248,19 +248,9 @@ export function buildView(api: ApiIR, dirs: OutputDirs, withTests?: ReadonlySet<
       warnings,
     ),
   );
-  const byGroup = new Map<string, OperationView[]>();
-  for (const op of operations) {
-    const list = byGroup.get(op.group);
-    if (list) list.push(op);
-    else byGroup.set(op.group, [op]);
-  }
   // The operations of each group in spec order (one pass: groups × operations was seconds on 22,000 operations).
-  const irByGroup = new Map<string, OperationIR[]>();
-  for (const o of api.operations) {
-    const list = irByGroup.get(o.group);
-    if (list) list.push(o);
-    else irByGroup.set(o.group, [o]);
-  }
+  const byGroup = groupBy(operations);
+  const irByGroup = groupBy(api.operations);
   const raw = new Set<string>();
   const json = new Set<string>();
   let form = false;
@@ -759,4 +749,15 @@ function scalarText(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+/** Items by their `group`, each list in the items' order. */
+function groupBy<T extends { group: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const list = out.get(item.group);
+    if (list) list.push(item);
+    else out.set(item.group, [item]);
+  }
+  return out;
 }
