@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackdevError } from '../../generators/core/errors.js';
 import { applyPlan } from '../../generators/core/plan/apply.js';
+import { insideRoot } from '../../generators/core/plan/inside-root.js';
 import { MANIFEST_PATH } from '../../generators/core/plan/manifest.js';
 import type { FilePlan, Plan } from '../../generators/core/plan/types.js';
 import { cleanup, snapshotTree, tempDir } from '../helpers.js';
@@ -136,6 +137,24 @@ describe('applyPlan', () => {
       symlinkSync(outside, path.join(root, 'src'));
       expectError(() => applyPlan(plan([gen('src/a.gen.ts', 'x')]), { root }), 'OUTPUT_OUTSIDE_ROOT');
       expect(snapshotTree(outside)).toEqual({});
+    } finally {
+      cleanup(outside);
+    }
+  });
+
+  it('when writing, catches a folder that became a symlink leading outside after an earlier file in it was checked', () => {
+    const outside = tempDir('outside');
+    try {
+      const resolve = insideRoot(root);
+      expect(resolve('src/a.gen.ts')).toBe(path.join(root, 'src/a.gen.ts')); // src does not exist yet
+      mkdirSync(path.join(root, 'lib'));
+      expect(resolve('lib/b.gen.ts')).toBe(path.join(root, 'lib/b.gen.ts'));
+      resolve.beforeWrite();
+      expect(resolve('src/a.gen.ts')).toBe(path.join(root, 'src/a.gen.ts'));
+      symlinkSync(outside, path.join(root, 'src'));
+      expectError(() => resolve('src/c.gen.ts'), 'OUTPUT_OUTSIDE_ROOT');
+      expectError(() => resolve('src/deeper/d.gen.ts'), 'OUTPUT_OUTSIDE_ROOT');
+      expect(resolve('lib/e.gen.ts')).toBe(path.join(root, 'lib/e.gen.ts'));
     } finally {
       cleanup(outside);
     }

@@ -7,10 +7,11 @@
  * 3. Otherwise commit all-or-nothing: every new content is staged next to its target first; only when all
  *    are staged are they renamed into place (old versions kept aside until the end, restored on failure).
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackdevError, type Warning } from '../errors.js';
 import { unifiedDiff } from './diff.js';
+import { insideRoot, type ResolveInside } from './inside-root.js';
 import { hashContent, MANIFEST_PATH, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from './manifest.js';
 import { RUN_CACHE_GITIGNORE, runCacheEntry } from './run-cache.js';
 import type { FilePlan, Plan, ProjectFiles } from './types.js';
@@ -45,10 +46,12 @@ export interface ApplyReport {
 
 type Action = { kind: 'write'; path: string; content: string; old: string | undefined } | { kind: 'remove'; path: string; old: string };
 
-/** Reads files under `root`; paths are checked the same way as writes. */
-export function projectFiles(root: string): ProjectFiles {
+/** Reads files under `root`; paths are checked the same way as writes (`resolve`: a resolver for `root` to share). */
+export function projectFiles(root: string, resolve: ResolveInside = insideRoot(root)): ProjectFiles {
   const read = (rel: string) => {
-    const abs = resolveInside(root, rel);
+    const abs = resolve(rel);
+    // Most files a fresh run plans do not exist yet: a stat is far cheaper than the error a failed read makes.
+    if (!existsSync(abs)) return undefined;
     try {
       return readFileSync(abs, 'utf8');
     } catch {
@@ -60,7 +63,7 @@ export function projectFiles(root: string): ProjectFiles {
     read,
     list(rel) {
       try {
-        return readdirSync(resolveInside(root, rel)).sort();
+        return readdirSync(resolve(rel)).sort();
       } catch {
         return [];
       }
@@ -72,37 +75,6 @@ export function projectFiles(root: string): ProjectFiles {
   };
 }
 
-/** `root/rel`, refusing anything that would land outside `root` (`..`, absolute paths, symlinked parents). */
-export function resolveInside(root: string, rel: string): string {
-  const normalized = rel.replace(/\\/g, '/');
-  const parts = normalized.split('/');
-  if (
-    normalized === '' ||
-    path.posix.isAbsolute(normalized) ||
-    path.win32.isAbsolute(normalized) ||
-    parts.some((p) => p === '..' || p === '' || p === '.') ||
-    /[\0:]/.test(normalized)
-  ) {
-    throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": output paths must be plain relative paths inside ${root}`);
-  }
-  const abs = path.resolve(root, ...parts);
-  const rootAbs = path.resolve(root);
-  if (!abs.startsWith(rootAbs + path.sep)) {
-    throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": it resolves outside ${root}`);
-  }
-  // A symlinked directory on the way could still lead out of the root.
-  let dir = path.dirname(abs);
-  while (dir.length > rootAbs.length && !existsSync(dir)) dir = path.dirname(dir);
-  if (existsSync(dir) && existsSync(rootAbs)) {
-    const real = realpathSync(dir);
-    const realRoot = realpathSync(rootAbs);
-    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-      throw new BackdevError('OUTPUT_OUTSIDE_ROOT', `refusing to write "${rel}": ${path.relative(rootAbs, dir)} links outside ${root}`);
-    }
-  }
-  return abs;
-}
-
 /** Applies one or more plans (e.g. init + create-api) as a single all-or-nothing change. */
 export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions): ApplyReport {
   const list = Array.isArray(plans) ? (plans as readonly Plan[]) : [plans as Plan];
@@ -111,7 +83,8 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   const fileGenerator = new Map<FilePlan, string>();
   for (const p of list) for (const f of p.files) fileGenerator.set(f, p.generator);
   const root = path.resolve(options.root);
-  const files = projectFiles(root);
+  const resolve = insideRoot(root);
+  const files = projectFiles(root, resolve);
   const manifestText = files.read(MANIFEST_PATH);
   const manifest = parseManifest(manifestText, path.join(root, MANIFEST_PATH));
   const report: ApplyReport = {
@@ -136,7 +109,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     const generator = fileGenerator.get(file)!;
     if (planned.has(file.path)) throw new Error(`bug: ${file.path} is planned twice`);
     planned.add(file.path);
-    resolveInside(root, file.path);
+    resolve(file.path);
     const disk = files.read(file.path);
     looked.set(file.path, disk);
     const entry = manifest.files[file.path];
@@ -235,7 +208,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     return report;
   }
   if (options.check) return report;
-  commit(root, [...actions, ...cacheActions(list, actions, looked, files)]);
+  commit(root, resolve, [...actions, ...cacheActions(list, actions, looked, files)]);
   return report;
 }
 
@@ -258,11 +231,16 @@ function cacheActions(plans: readonly Plan[], actions: readonly Action[], looked
   return out;
 }
 
-function commit(root: string, actions: readonly Action[]): void {
+function commit(root: string, resolve: ResolveInside, actions: readonly Action[]): void {
   const tag = `.backdev-${process.pid}-${Date.now().toString(36)}`;
   const staged: { target: string; temp: string }[] = [];
   const createdDirs: string[] = [];
+  // Folders made or found by this commit: many files share one.
+  const ensured = new Set<string>();
+  resolve.beforeWrite();
   const ensureDir = (dir: string) => {
+    if (ensured.has(dir)) return;
+    ensured.add(dir);
     const missing: string[] = [];
     for (let d = dir; !existsSync(d); d = path.dirname(d)) missing.push(d);
     mkdirSync(dir, { recursive: true });
@@ -272,7 +250,7 @@ function commit(root: string, actions: readonly Action[]): void {
     // Stage: nothing visible changes yet.
     for (const a of actions) {
       if (a.kind !== 'write') continue;
-      const target = resolveInside(root, a.path);
+      const target = resolve(a.path);
       ensureDir(path.dirname(target));
       if (existsSync(target) && lstatSync(target).isDirectory()) {
         throw new BackdevError('OUTPUT_CONFLICT', `cannot write ${a.path}: a directory is in the way`);
@@ -290,7 +268,7 @@ function commit(root: string, actions: readonly Action[]): void {
   const done: { target: string; backup: string | undefined }[] = [];
   try {
     for (const a of actions) {
-      const target = resolveInside(root, a.path);
+      const target = resolve(a.path);
       const backup = existsSync(target) ? `${target}${tag}.old` : undefined;
       if (backup) renameSync(target, backup);
       done.push({ target, backup });
@@ -307,7 +285,7 @@ function commit(root: string, actions: readonly Action[]): void {
   }
   for (const d of done) if (d.backup) rmSync(d.backup, { force: true });
   // Directories emptied by removals go too (never the root).
-  const emptied = actions.filter((a) => a.kind === 'remove').map((a) => path.dirname(resolveInside(root, a.path)));
+  const emptied = actions.filter((a) => a.kind === 'remove').map((a) => path.dirname(resolve(a.path)));
   removeEmptyDirs(emptied, path.resolve(root));
 }
 
