@@ -35,11 +35,13 @@ export function insideRoot(root: string): ResolveInside {
   const checkFolders = (rel: string, abs: string) => {
     // The nearest existing folder on the way decides: everything below it is made by the run, inside it.
     let dir = path.dirname(abs);
-    while (dir.length > rootAbs.length && !inside.has(dir) && (missing.has(dir) || !existsSync(dir))) {
+    for (;;) {
+      if (inside.has(dir) || missing.has(dir)) return; // a missing one was walked past to a folder inside
+      if (existsSync(dir)) break;
       if (!writing) missing.add(dir);
+      if (dir.length <= rootAbs.length) return; // the root itself is missing: nothing on the way exists
       dir = path.dirname(dir);
     }
-    if (inside.has(dir) || !existsSync(dir) || !existsSync(rootAbs)) return;
     realRoot ??= realpathSync.native(rootAbs);
     const real = realpathSync.native(dir);
     if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
