@@ -49,7 +49,12 @@ function routeSpan(request: FastifyRequest): RouteSpan {
 
 /** Adds the hooks to `app` itself, not inside an encapsulated plugin, so they cover every route of the app; call it before `app.ready()`. */
 export function registerFastifyTracing(app: FastifyInstance, tracer: () => Tracer): void {
-  const traces = new WeakMap<FastifyRequest, RequestTrace>();
+  // Where a request keeps its trace: a property Fastify declares on every request of the app (a symbol of
+  // this registration's own), not a WeakMap to look up in at each hook.
+  const TRACE = Symbol('backdev.trace');
+  type TracedRequest = FastifyRequest & { [TRACE]: RequestTrace | null };
+  app.decorateRequest(TRACE, null);
+  const traceOf = (request: FastifyRequest) => (request as TracedRequest)[TRACE];
   // By the route's config object (one per route): the name and attributes are worked out once per route,
   // not per request. The tracer copies the attributes it is given.
   const routes = new WeakMap<object, RouteSpan>();
@@ -72,14 +77,14 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
     const { name, options } = spanOf(request);
     const span = tracer().startSpan(name, options, parent);
     const t: RequestTrace = { span, context: trace.setSpan(parent, span), ended: false };
-    traces.set(request, t);
+    (request as TracedRequest)[TRACE] = t;
     context.with(t.context, done);
   });
 
   // The body arrives in the socket's async context: enter the request's again right before the handler
   // (a request without a body is still inside the context onRequest entered).
   app.addHook('preHandler', (request, _reply, done) => {
-    const t = traces.get(request);
+    const t = traceOf(request);
     if (t && context.active() !== t.context) context.with(t.context, done);
     else done();
   });
@@ -89,7 +94,7 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
   // purpose, a unique violation answered 409) is recorded as an event but is the client's mistake, not a
   // failure of the server.
   app.addHook('onError', (request, _reply, error, done) => {
-    const t = traces.get(request);
+    const t = traceOf(request);
     if (t) {
       t.span.recordException(error);
       t.error = error;
@@ -98,7 +103,7 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const t = traces.get(request);
+    const t = traceOf(request);
     if (t) {
       t.span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) t.span.setStatus({ code: SpanStatusCode.ERROR, message: t.error?.message || `HTTP ${reply.statusCode}` });
@@ -108,7 +113,7 @@ export function registerFastifyTracing(app: FastifyInstance, tracer: () => Trace
   });
 
   app.addHook('onRequestAbort', (request, done) => {
-    const t = traces.get(request);
+    const t = traceOf(request);
     if (t) {
       t.span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted by the client' });
       finish(t);
