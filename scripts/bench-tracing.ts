@@ -4,7 +4,8 @@
  * each with its own embedded database: one as generated (tracing on, spans to .data/traces.jsonl), one with
  * TRACING=off. Rounds alternate between the two (on, off, off, on, …) so that drift of the machine's load
  * hits both alike; each round is a fixed time of keep-alive requests from a few concurrent clients to
- * GET /products/:id (one route span and one statement span per request). Prints each side's median
+ * GET /products/:id (one route span and one statement span per request), on PostgreSQL when DATABASE_URL is
+ * set and on the embedded PGlite otherwise (the line `database …` says which). Prints each side's median
  * requests per second and their ratio, and (on Linux) the server's median CPU time per request, whose ratio
  * is what throughput would be on a machine busy with nothing else:
  *
@@ -172,6 +173,8 @@ async function main(): Promise<void> {
       console.log(`bench tracing: server CPU per request on ${cOn.toFixed(0)} µs, off ${cOff.toFixed(0)} µs (medians): throughput at full load ${(cOff / cOn).toFixed(2)}×`);
       console.log(`bench tracing: ${(cOff / cOn).toFixed(2)}x tracing off (server CPU per request; target 0.9)`);
     }
+    // The database decides most of a request's cost, so the ratio means little without it.
+    console.log(`bench tracing: database ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL is set)' : 'the embedded PGlite (DATABASE_URL is not set)'}`);
     console.log(`bench tracing: ${spans} spans written (${(statSync(traceFile).size / 1e6).toFixed(1)} MB) while on (the default settings: every request sampled, spans to the JSONL file)`);
   } finally {
     for (const s of servers) await stop(s);
