@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackdevError } from '../../generators/core/errors.js';
-import { applyPlan } from '../../generators/core/plan/apply.js';
+import { applyPlan, projectFiles } from '../../generators/core/plan/apply.js';
 import { insideRoot } from '../../generators/core/plan/inside-root.js';
-import { MANIFEST_PATH } from '../../generators/core/plan/manifest.js';
+import { hashContent, MANIFEST_PATH } from '../../generators/core/plan/manifest.js';
 import type { FilePlan, Plan } from '../../generators/core/plan/types.js';
 import { cleanup, snapshotTree, tempDir } from '../helpers.js';
 
@@ -158,6 +158,20 @@ describe('applyPlan', () => {
     } finally {
       cleanup(outside);
     }
+  });
+
+  it("given the run's files, decides on the text the planner read (one view of the project per run, each file read once)", () => {
+    applyPlan(plan([gen('src/a.gen.ts', 'A')]), { root });
+    const files = projectFiles(root);
+    expect(files.read('src/a.gen.ts')).toBe('A');
+    expect(files.hash!('A')).toBe(hashContent('A'));
+    // Changed on disk after the planner read it: this run's view stays what the planner saw.
+    writeFileSync(path.join(root, 'src/a.gen.ts'), 'edited');
+    expect(files.read('src/a.gen.ts')).toBe('A');
+    const report = applyPlan(plan([gen('src/a.gen.ts', 'A')]), { root, files });
+    expect(report.unchanged).toEqual(['src/a.gen.ts']);
+    // A run of its own reads the disk again, and sees the edit.
+    expectError(() => applyPlan(plan([gen('src/a.gen.ts', 'A')]), { root }), 'GENERATED_FILE_EDITED');
   });
 
   it('is all-or-nothing: a failure while writing leaves the tree as it was', () => {

@@ -21,7 +21,7 @@ export async function runGenerator<O extends WriteOptions>(generator: Generator<
   const files = projectFiles(target.root);
   const planned = await generator.plan({ target, files, mode, planners, output: progress }, options);
   const followUps = (await planners.followUps?.(generator.name, planned.plans, { target, files })) ?? [];
-  const report = applyPlan([...planned.plans, ...followUps], { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check });
+  const report = applyPlan([...planned.plans, ...followUps], { root: target.root, force: options.force, dryRun: options.dryRun, check: options.check, files });
   const failures = mode === 'check' ? checkFailures(generator, report, planned) : [];
   const exitCode = failures.length > 0 ? 1 : 0;
   const details = planned.details ?? {};

@@ -25,6 +25,8 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Write nothing; report whether anything would change. */
   check?: boolean;
+  /** The run's view of the project that planned `plans` (`projectFiles(root)`): files it read are not read again. */
+  files?: ProjectFiles;
 }
 
 export interface ApplyReport {
@@ -46,21 +48,37 @@ export interface ApplyReport {
 
 type Action = { kind: 'write'; path: string; content: string; old: string | undefined } | { kind: 'remove'; path: string; old: string };
 
-/** Reads files under `root`; paths are checked the same way as writes (`resolve`: a resolver for `root` to share). */
+/**
+ * Reads files under `root`; paths are checked the same way as writes (`resolve`: a resolver for `root` to
+ * share). Each file is read once per instance, which lives for one run: the planner and `apply` (given it as
+ * `files`) see the same text, and a no-change rerun does not read a large generated file twice.
+ */
 export function projectFiles(root: string, resolve: ResolveInside = insideRoot(root)): ProjectFiles {
+  const texts = new Map<string, string | undefined>();
+  const hashes = new Map<string, string>();
   const read = (rel: string) => {
     const abs = resolve(rel);
+    if (texts.has(rel)) return texts.get(rel);
+    let text: string | undefined;
     // Most files a fresh run plans do not exist yet: a stat is far cheaper than the error a failed read makes.
-    if (!existsSync(abs)) return undefined;
-    try {
-      return readFileSync(abs, 'utf8');
-    } catch {
-      return undefined;
+    if (existsSync(abs)) {
+      try {
+        text = readFileSync(abs, 'utf8');
+      } catch {
+        text = undefined;
+      }
     }
+    texts.set(rel, text);
+    return text;
   };
   let manifest: Manifest | undefined;
   return {
     read,
+    hash(content) {
+      let hash = hashes.get(content);
+      if (hash === undefined) hashes.set(content, (hash = hashContent(content)));
+      return hash;
+    },
     list(rel) {
       try {
         return readdirSync(resolve(rel)).sort();
@@ -84,7 +102,8 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   for (const p of list) for (const f of p.files) fileGenerator.set(f, p.generator);
   const root = path.resolve(options.root);
   const resolve = insideRoot(root);
-  const files = projectFiles(root, resolve);
+  const files = options.files ?? projectFiles(root, resolve);
+  const hashOf = (content: string) => (files.hash ? files.hash(content) : hashContent(content));
   const manifestText = files.read(MANIFEST_PATH);
   const manifest = parseManifest(manifestText, path.join(root, MANIFEST_PATH));
   const report: ApplyReport = {
@@ -120,7 +139,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     const shared = new Set(entry?.sharedWith ?? []);
     if (generator !== owner) shared.add(generator);
     const recorded: ManifestEntry = { generator: owner, ...(shared.size > 0 ? { sharedWith: [...shared].sort() } : {}), ownership: file.ownership };
-    if (file.ownership === 'generated') recorded.hash = hashContent(file.content);
+    if (file.ownership === 'generated') recorded.hash = hashOf(file.content);
     if (file.inputHash) recorded.inputHash = file.inputHash;
     next.files[file.path] = recorded;
   }
@@ -132,7 +151,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
       return;
     }
     if (file.ownership === 'generated') {
-      const editedByHand = known ? hash !== undefined && hashContent(disk) !== hash : disk !== file.content;
+      const editedByHand = known ? hash !== undefined && hashOf(disk) !== hash : disk !== file.content;
       if (editedByHand && !options.force) {
         edited.push(known ? file.path : `${file.path} (not written by backdev)`);
         return;
@@ -173,7 +192,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
       report.warnings.push({ code: 'STALE_USER_FILE', subject: rel, message: 'no longer generated; it is yours and was left in place' });
       continue;
     }
-    if (entry.hash === hashContent(disk) || options.force) {
+    if (entry.hash === hashOf(disk) || options.force) {
       actions.push({ kind: 'remove', path: rel, old: disk });
       report.removed.push(rel);
     } else {
@@ -227,7 +246,7 @@ function cacheActions(plans: readonly Plan[], actions: readonly Action[], looked
     if (old !== content) out.push({ kind: 'write', path: rel, content, old });
   };
   write(RUN_CACHE_GITIGNORE, '*\n');
-  for (const p of seeded) write(p.cache!.path, runCacheEntry(p.cache!, p.files, p.warnings, final));
+  for (const p of seeded) write(p.cache!.path, runCacheEntry(p.cache!, p.files, p.warnings, final, files.hash));
   return out;
 }
 

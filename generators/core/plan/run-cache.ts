@@ -135,9 +135,10 @@ export function recordReads(files: ProjectFiles): { files: ProjectFiles; reads: 
     files: {
       read(rel) {
         const text = files.read(rel);
-        reads[rel] = text === undefined ? null : hashContent(text);
+        reads[rel] = text === undefined ? null : files.hash ? files.hash(text) : hashContent(text);
         return text;
       },
+      ...(files.hash ? { hash: (content: string) => files.hash!(content) } : {}),
       recorded: (rel) => files.recorded(rel), // the manifest: recorded by apply as it leaves it
       list: (rel) => files.list(rel),
     },
@@ -158,10 +159,11 @@ export function reuseRun(files: ProjectFiles, cachePath: string, key: string): C
     return undefined;
   }
   if (entry?.version !== 1 || entry.key !== key || typeof entry.files !== 'object' || !Array.isArray(entry.planned)) return undefined;
+  const hashOf = (content: string) => (files.hash ? files.hash(content) : hashContent(content));
   const contents = new Map<string, string>();
   for (const [rel, hash] of Object.entries(entry.files)) {
     const now = files.read(rel);
-    if (now === undefined ? hash !== null : hash === null || hashContent(now) !== hash) return undefined;
+    if (now === undefined ? hash !== null : hash === null || hashOf(now) !== hash) return undefined;
     if (now !== undefined) contents.set(rel, now);
   }
   const planned: FilePlan[] = [];
@@ -177,9 +179,15 @@ export function reuseRun(files: ProjectFiles, cachePath: string, key: string): C
  * The entry `apply` writes after a run: the seed's reads, then the final state of every file it planned or
  * looked at (`final`: path → content, undefined when absent), which wins over what the planner read.
  */
-export function runCacheEntry(seed: RunCacheSeed, planned: readonly FilePlan[], warnings: readonly Warning[], final: ReadonlyMap<string, string | undefined>): string {
+export function runCacheEntry(
+  seed: RunCacheSeed,
+  planned: readonly FilePlan[],
+  warnings: readonly Warning[],
+  final: ReadonlyMap<string, string | undefined>,
+  hash: (content: string) => string = hashContent,
+): string {
   const files: Record<string, string | null> = { ...seed.reads };
-  for (const [rel, content] of final) files[rel] = content === undefined ? null : hashContent(content);
+  for (const [rel, content] of final) files[rel] = content === undefined ? null : hash(content);
   const sorted: Record<string, string | null> = {};
   for (const rel of Object.keys(files).sort()) sorted[rel] = files[rel]!;
   const entry: RunCacheEntry = {
