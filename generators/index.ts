@@ -19,7 +19,7 @@ import type { InitOptions } from './init/index.js';
 const planners: Planners = {
   api: async (...args) => (await import('./create-api/plan.js')).planCreateApi(...args),
   database: async (...args) => (await import('./design-database/index.js')).planTables(...args),
-  followUps: async (...args) => (await import('./add-health/index.js')).healthFollowUps(...args),
+  followUps: async (...args) => (await import('./add-health/follow-ups.js')).healthFollowUps(...args),
 };
 
 export const runInit = async (options: InitOptions, output: Output) => runGenerator((await import('./init/index.js')).init, options, output, planners);

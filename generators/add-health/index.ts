@@ -8,11 +8,11 @@ import path from 'node:path';
 import { BackdevError } from '../core/errors.js';
 import { optional, projectFolder, projectQuestion } from '../core/generator/prompts.js';
 import { resolveTarget } from '../core/generator/target.js';
-import type { FollowUpPlanner, Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
+import type { Generator, PlannedRun, WriteOptions } from '../core/generator/types.js';
 import { buildApi } from '../core/ir/build.js';
 import { loadSpec } from '../core/spec/load.js';
 import { healthOptionProblems, parseUpstreamSpecs, parseUpstreams, probeProblem, upstreamProblems, upstreamSpecProblems, type UpstreamSpecArgument } from './options.js';
-import { checkUpstreamNames, GENERATOR, hasHealth, planAddHealth, planReadinessFollowUp, plannedDatabase, upstreamSpecRefs } from './plan.js';
+import { checkUpstreamNames, GENERATOR, planAddHealth, upstreamSpecRefs } from './plan.js';
 import type { UpstreamSpecInput } from './view-model.js';
 
 export interface AddHealthOptions extends WriteOptions {
@@ -128,13 +128,4 @@ export const addHealth: Generator<AddHealthOptions> = {
   },
 };
 
-/**
- * add-health's share of another generator's run: when that run writes the project's database module in a
- * project where add-health has run, /health/ready's module is re-rendered with the database check.
- */
-export const healthFollowUps: FollowUpPlanner = async (generator, plans, { target, files }) => {
-  const dbModule = plannedDatabase(plans);
-  if (generator === GENERATOR || dbModule === undefined || target.spec === undefined || !hasHealth(files, target.dirs)) return [];
-  const api = buildApi(await loadSpec(target.spec));
-  return [planReadinessFollowUp(api, files, dbModule, { dirs: target.dirs, templates: target.templates })];
-};
+export { healthFollowUps } from './follow-ups.js';

@@ -20,10 +20,11 @@ import { openapiTypesFile } from '../core/render/openapi-types.js';
 import { loadTemplates } from '../core/render/templates.js';
 import { probeProblem, unknownOptional, upstreamProblems, type UpstreamArgument, type UpstreamSpecArgument } from './options.js';
 import { buildHealthView, clientStem, mergeUpstreams, type UpstreamRecord, type UpstreamSpecInput } from './view-model.js';
+import { DB_FILE, GENERATOR } from './follow-ups.js';
 
-export const GENERATOR = 'add-health';
+export { GENERATOR, hasHealth, plannedDatabase } from './follow-ups.js';
+
 const CLIENTS_FILE = 'src/upstreams.ts';
-const DB_FILE = 'src/db.ts';
 const ENV_FILE = '.env.example';
 
 export interface PlanHealthOptions {
@@ -160,16 +161,6 @@ export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: Pl
 }
 
 /** Whether add-health has run in the project (its routes module is recorded in the manifest). */
-export function hasHealth(files: ProjectFiles, dirs: OutputDirs): boolean {
-  return files.recorded(`${dirs.generated}/health.gen.ts`) !== undefined;
-}
-
-/** The project's database module as these plans leave it (design-database, add-auth, create-api --endpoint), if they plan it. */
-export function plannedDatabase(plans: readonly Plan[]): string | undefined {
-  for (const p of plans) for (const f of p.files) if (f.path === DB_FILE && f.ownership !== 'user-edit') return f.content;
-  return undefined;
-}
-
 /** Whether a database module's text gives readiness a database to check. */
 const exportsDb = (text: string | undefined) => /\bexport\s+const\s+db\b/.test(text ?? '');
 
