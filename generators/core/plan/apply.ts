@@ -8,6 +8,7 @@
  *    are staged are they renamed into place (old versions kept aside until the end, restored on failure).
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { BackdevError, type Warning } from '../errors.js';
 import { unifiedDiff } from './diff.js';
@@ -63,7 +64,11 @@ export function projectFiles(root: string, resolve: ResolveInside = insideRoot(r
     // Most files a fresh run plans do not exist yet: a stat is far cheaper than the error a failed read makes.
     if (existsSync(abs)) {
       try {
-        text = readFileSync(abs, 'utf8');
+        const bytes = readFileSync(abs);
+        text = bytes.toString('utf8');
+        // Hashed from the bytes read, not from the text encoded again: the same hash for the UTF-8 backdev
+        // writes; bytes that are not valid UTF-8 hash differently, and so read as changed, which they are.
+        if (!hashes.has(text)) hashes.set(text, `sha256-${createHash('sha256').update(bytes).digest('hex')}`);
       } catch {
         text = undefined;
       }
