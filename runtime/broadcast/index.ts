@@ -785,7 +785,14 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
 
     if (frame.epoch !== undefined && frame.offset !== undefined) {
       counters.resumes++;
-      if (frame.epoch !== state.epoch || frame.offset > target) {
+      if (frame.epoch === state.epoch && frame.offset > target && (await aheadOfThisHub(state, frame.offset))) {
+        // The client comes from a hub that had seen more of this topic than this one has yet (this hub's bus
+        // connection was cut, say): it has everything up to its offset, and this hub catches up behind it.
+        if (sub.cancelled) return;
+        sub.lastSent = frame.offset;
+        counters.resumesOk++;
+      } else if (frame.epoch !== state.epoch || frame.offset > target) {
+        if (sub.cancelled) return;
         trace.gap('epoch');
         sendGap(sub, state.epoch, target, 'epoch');
         emit('gap', { topic, reason: 'epoch', subscribers: 1 });
@@ -813,6 +820,24 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     if (sub.cancelled) return;
     trace.acked(sub.epoch, sub.lastSent);
     sendControl(conn, { type: 'ack', topic, epoch: sub.epoch, offset: sub.lastSent });
+  }
+
+  /**
+   * Whether the bus's log of the topic holds `offset` in this hub's epoch, i.e. a client resuming there is
+   * ahead of this hub, not of the log; if so, the hub reads up to the log's head. False when the log is
+   * behind the client too, or cannot be asked: the client then gets an epoch gap, as before.
+   */
+  async function aheadOfThisHub(state: TopicState<P>, offset: number): Promise<boolean> {
+    let position;
+    try {
+      position = await bus.position(state.topic);
+    } catch (error) {
+      emit('error', { error, during: `reading the position of ${state.topic}` });
+      return false;
+    }
+    if (position.epoch !== state.epoch || position.offset < offset) return false;
+    if (topics.get(state.topic) === state && state.phase === 'live' && position.offset > state.offset) void fill(state, position.offset);
+    return true;
   }
 
   /** Sends the topic's history after `from` up to `target`; the gap reason when it cannot. */

@@ -225,6 +225,38 @@ describe('several instances on one bus', () => {
   });
 });
 
+describe('several instances on one bus, one of them behind', () => {
+  it('a client resuming on an instance that has not yet seen what it has gets no gap and no repeats, and the instance catches up', async () => {
+    const store = createMemoryStore();
+    let cut = false;
+    const a = await server({ bus: createMemoryBus({ store }), closeBus: true });
+    const b = await server({ bus: lossy(createMemoryBus({ store }), () => cut), closeBus: true });
+    const watcher = await peer(b.url); // keeps the topic live on b
+    watcher.send({ type: 'subscribe', topic: 'y' });
+    await watcher.next('ack', 'y');
+    const onA = await peer(a.url);
+    onA.send({ type: 'subscribe', topic: 'y' });
+    await onA.next('ack', 'y');
+    cut = true; // b's live stream misses what follows
+    await publisher(a.hub, 'y', 5);
+    await onA.until((f) => f.filter((x) => x.type === 'message').length === 5);
+    const last = onA.of('message', 'y').at(-1)!;
+    await onA.close();
+    cut = false;
+    const onB = await peer(b.url);
+    onB.send({ type: 'subscribe', topic: 'y', epoch: last.epoch, offset: last.offset });
+    const ack = await onB.next('ack', 'y');
+    expect(ack).toMatchObject({ epoch: last.epoch, offset: 5 });
+    await publisher(a.hub, 'y', 1);
+    await onB.until((f) => f.filter((x) => x.type === 'message').length === 1);
+    await watcher.until((f) => f.filter((x) => x.type === 'message').length === 6);
+    expect(offsets(onB.of('message', 'y'))).toEqual([6]);
+    expect(onB.of('gap')).toEqual([]);
+    expect(offsets(watcher.of('message', 'y'))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(b.hub.stats().gaps.epoch).toBe(0);
+  });
+});
+
 /** A bus whose live stream loses some messages (history keeps them). */
 function lossy(inner: Bus, lose: (m: BusMessage) => boolean): Bus {
   return {
