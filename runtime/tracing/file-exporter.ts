@@ -61,6 +61,9 @@ export function spanToRecord(span: ReadableSpan): SpanRecord {
   };
 }
 
+/** The span's line of the trace file, newline included. */
+const lineOf = (span: ReadableSpan) => JSON.stringify(spanToRecord(span)) + '\n';
+
 /** Appends text to a file, one append at a time and in order, creating its directory first. */
 class Appender {
   readonly file: string;
@@ -134,7 +137,7 @@ export class JsonlFileSpanProcessor implements SpanProcessor {
       this.#dropped++;
       return;
     }
-    this.#lines.push(JSON.stringify(spanToRecord(span)) + '\n');
+    this.#lines.push(lineOf(span));
     if (this.#lines.length >= this.#maxBatch) this.#write();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#write(), this.#interval);
@@ -197,7 +200,7 @@ export class JsonlFileExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     if (this.#stopped) return done({ code: ExportResultCode.FAILED, error: new Error('the trace file exporter is shut down') });
-    const text = spans.map((s) => JSON.stringify(spanToRecord(s)) + '\n').join('');
+    const text = spans.map(lineOf).join('');
     this.#appender.append(text).then(
       () => done({ code: ExportResultCode.SUCCESS }),
       (error: Error) => done({ code: ExportResultCode.FAILED, error }),

@@ -7,8 +7,8 @@
  * 3. Otherwise commit all-or-nothing: every new content is staged next to its target first; only when all
  *    are staged are they renamed into place (old versions kept aside until the end, restored on failure).
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BackdevError, type Warning } from '../errors.js';
 import { unifiedDiff } from './diff.js';
@@ -108,7 +108,6 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
   const root = path.resolve(options.root);
   const resolve = insideRoot(root);
   const files = options.files ?? projectFiles(root, resolve);
-  const hashOf = (content: string) => (files.hash ? files.hash(content) : hashContent(content));
   const manifestText = files.read(MANIFEST_PATH);
   const manifest = parseManifest(manifestText, path.join(root, MANIFEST_PATH));
   const report: ApplyReport = {
@@ -144,7 +143,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
     const shared = new Set(entry?.sharedWith ?? []);
     if (generator !== owner) shared.add(generator);
     const recorded: ManifestEntry = { generator: owner, ...(shared.size > 0 ? { sharedWith: [...shared].sort() } : {}), ownership: file.ownership };
-    if (file.ownership === 'generated') recorded.hash = hashOf(file.content);
+    if (file.ownership === 'generated') recorded.hash = files.hash(file.content);
     if (file.inputHash) recorded.inputHash = file.inputHash;
     next.files[file.path] = recorded;
   }
@@ -156,7 +155,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
       return;
     }
     if (file.ownership === 'generated') {
-      const editedByHand = known ? hash !== undefined && hashOf(disk) !== hash : disk !== file.content;
+      const editedByHand = known ? hash !== undefined && files.hash(disk) !== hash : disk !== file.content;
       if (editedByHand && !options.force) {
         edited.push(known ? file.path : `${file.path} (not written by backdev)`);
         return;
@@ -197,7 +196,7 @@ export function applyPlan(plans: Plan | readonly Plan[], options: ApplyOptions):
       report.warnings.push({ code: 'STALE_USER_FILE', subject: rel, message: 'no longer generated; it is yours and was left in place' });
       continue;
     }
-    if (entry.hash === hashOf(disk) || options.force) {
+    if (entry.hash === files.hash(disk) || options.force) {
       actions.push({ kind: 'remove', path: rel, old: disk });
       report.removed.push(rel);
     } else {

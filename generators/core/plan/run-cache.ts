@@ -135,10 +135,10 @@ export function recordReads(files: ProjectFiles): { files: ProjectFiles; reads: 
     files: {
       read(rel) {
         const text = files.read(rel);
-        reads[rel] = text === undefined ? null : files.hash ? files.hash(text) : hashContent(text);
+        reads[rel] = text === undefined ? null : files.hash(text);
         return text;
       },
-      ...(files.hash ? { hash: (content: string) => files.hash!(content) } : {}),
+      hash: (content) => files.hash(content),
       recorded: (rel) => files.recorded(rel), // the manifest: recorded by apply as it leaves it
       list: (rel) => files.list(rel),
     },
@@ -159,11 +159,10 @@ export function reuseRun(files: ProjectFiles, cachePath: string, key: string): C
     return undefined;
   }
   if (entry?.version !== 1 || entry.key !== key || typeof entry.files !== 'object' || !Array.isArray(entry.planned)) return undefined;
-  const hashOf = (content: string) => (files.hash ? files.hash(content) : hashContent(content));
   const contents = new Map<string, string>();
   for (const [rel, hash] of Object.entries(entry.files)) {
     const now = files.read(rel);
-    if (now === undefined ? hash !== null : hash === null || hashOf(now) !== hash) return undefined;
+    if (now === undefined ? hash !== null : hash === null || files.hash(now) !== hash) return undefined;
     if (now !== undefined) contents.set(rel, now);
   }
   const planned: FilePlan[] = [];
@@ -184,7 +183,7 @@ export function runCacheEntry(
   planned: readonly FilePlan[],
   warnings: readonly Warning[],
   final: ReadonlyMap<string, string | undefined>,
-  hash: (content: string) => string = hashContent,
+  hash: (content: string) => string,
 ): string {
   const files: Record<string, string | null> = { ...seed.reads };
   for (const [rel, content] of final) files[rel] = content === undefined ? null : hash(content);

@@ -45,5 +45,5 @@ export interface ProjectFiles {
   /** File names in a folder (not recursive), sorted; empty when it does not exist. */
   list(relativeDir: string): string[];
   /** The content hash of `content` (manifest.ts `hashContent`), remembered for the run: a text is hashed once. */
-  hash?(content: string): string;
+  hash(content: string): string;
 }
