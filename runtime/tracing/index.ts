@@ -12,7 +12,7 @@
  *   await tracing.close();                                            // flushes what is queued
  *
  * State: the instance keeps its own provider and exporter. `start()` registers the OpenTelemetry API's
- * process-wide globals — the tracer provider, an AsyncLocalStorage context manager and the W3C trace context
+ * process-wide globals — the tracer provider, a context manager (promise-context.ts) and the W3C trace context
  * propagator — each only when none is registered yet, and `close()` unregisters those it registered. The
  * API keeps them globally by design (that is how code using `@opentelemetry/api` directly finds them), so one
  * started instance per process is the intended use; a second one still records its own spans through its
@@ -29,12 +29,25 @@ import { registerFastifyTracing } from './fastify.js';
 import { createTracedFetch, w3cPropagator } from './fetch.js';
 import { JsonlFileSpanProcessor } from './file-exporter.js';
 import { traceDialect, type TraceDialectOptions } from './kysely.js';
+import { hasAsyncContextFrame, PromiseContextManager } from './promise-context.js';
 import { failSpan } from './span-error.js';
 
 export { DEFAULT_TRACE_FILE, type SpanRecord } from './constants.js';
 export { JsonlFileExporter, JsonlFileSpanProcessor, spanToRecord, type JsonlFileSpanProcessorOptions } from './file-exporter.js';
 export { createTracedFetch, tracedFetch, type TracedFetchOptions } from './fetch.js';
 export { statementKind, statementTable, traceDialect, type TraceDialectOptions } from './kysely.js';
+export { hasAsyncContextFrame, PromiseContextManager } from './promise-context.js';
+
+/**
+ * How the active span is carried from a request's hooks into its handler, statements and upstream calls:
+ * - `promise`: along promises and `await` (V8's promise hooks); a timer's or an event emitter's callback
+ *   starts from the root context. Three small calls per promise.
+ * - `async-local-storage`: Node's `AsyncLocalStorage`, which carries it into callbacks as well; on Node
+ *   20 and 22 it turns on async hooks for every promise, timer and socket operation, which costs a fast
+ *   request about three times as much (docs/tracing.md, Overhead).
+ */
+export type TracingContextMode = 'promise' | 'async-local-storage';
+const CONTEXT_MODES: readonly TracingContextMode[] = ['promise', 'async-local-storage'];
 
 export interface TracingOptions {
   /** `service.name` of every span (default: OTEL_SERVICE_NAME, else `backdev-service`). */
@@ -54,6 +67,12 @@ export interface TracingOptions {
   maxQueueSize?: number | undefined;
   /** Extra span exporters (tests, a second backend). */
   exporters?: SpanExporter[] | undefined;
+  /**
+   * How the active span is carried (TracingContextMode). Default BACKDEV_TRACE_CONTEXT, else
+   * `async-local-storage` where Node carries it without async hooks (Node 24 and later) and `promise`
+   * elsewhere.
+   */
+  contextManager?: TracingContextMode | undefined;
   /** The environment read for defaults (default process.env). */
   env?: Record<string, string | undefined> | undefined;
 }
@@ -64,6 +83,8 @@ export interface Tracing {
   readonly file: string | undefined;
   /** The OTLP traces URL; undefined when OTLP is off. */
   readonly otlpUrl: string | undefined;
+  /** How the active span is carried (`contextManager`). */
+  readonly contextManager: TracingContextMode;
   /** This instance's tracer (a no-op one before `start()` and after `close()`). */
   readonly tracer: Tracer;
   start(): Promise<void>;
@@ -95,6 +116,10 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   const fileOption = options.file ?? (otlpUrl ? false : (env.BACKDEV_TRACE_FILE || DEFAULT_TRACE_FILE));
   const buffer = { flushIntervalMs: options.flushIntervalMs ?? 1000, maxQueueSize: options.maxQueueSize ?? 2048 };
   const fileProcessor = fileOption === false ? undefined : new JsonlFileSpanProcessor(fileOption, { ...buffer, maxBatchSize: 512 });
+  const contextMode = options.contextManager ?? ((env.BACKDEV_TRACE_CONTEXT || undefined) as TracingContextMode | undefined) ?? (hasAsyncContextFrame() ? 'async-local-storage' : 'promise');
+  if (!CONTEXT_MODES.includes(contextMode)) {
+    throw new RangeError(`${options.contextManager ? 'contextManager' : 'BACKDEV_TRACE_CONTEXT'} must be ${CONTEXT_MODES.map((m) => `'${m}'`).join(' or ')} (got '${contextMode}')`);
+  }
   const ratio = options.sampleRatio ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be between 0 and 1 (got ${ratio})`);
 
@@ -125,7 +150,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
       ],
     });
     tracer = provider.getTracer(TRACER_NAME);
-    const contextManager = new AsyncLocalStorageContextManager().enable();
+    const contextManager = (contextMode === 'promise' ? new PromiseContextManager() : new AsyncLocalStorageContextManager()).enable();
     registered.context = context.setGlobalContextManager(contextManager);
     // Another context manager is in place (the application's own SDK): spans use that one.
     if (!registered.context) contextManager.disable();
@@ -148,6 +173,7 @@ export function createTracing(options: TracingOptions = {}): Tracing {
     serviceName,
     file: fileProcessor?.file,
     otlpUrl,
+    contextManager: contextMode,
     get tracer() {
       return tracer;
     },

@@ -5,11 +5,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, expect, it } from 'vitest';
 import type { SpanRecord } from '../../../runtime/tracing/constants.js';
-import { JsonlFileSpanProcessor } from '../../../runtime/tracing/file-exporter.js';
+import { JsonlFileExporter, JsonlFileSpanProcessor, spanToRecord } from '../../../runtime/tracing/file-exporter.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,10 +22,16 @@ function setup(options: ConstructorParameters<typeof JsonlFileSpanProcessor>[1])
   dirs.push(dir);
   const file = path.join(dir, 'nested', 'traces.jsonl'); // the directory is made on the first write
   const processor = new JsonlFileSpanProcessor(file, options);
-  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+  // The same spans, kept as they are, to compare the file with.
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'svc "quoted" ✓' }),
+    spanProcessors: [processor, new SimpleSpanProcessor(memory)],
+  });
   const tracer = provider.getTracer('test');
+  const text = () => (existsSync(file) ? readFileSync(file, 'utf8') : '');
   const read = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as SpanRecord) : []);
-  return { file, processor, provider, tracer, read };
+  return { file, processor, provider, tracer, read, text, memory };
 }
 
 it('writes one line per span, in order, and drops what does not fit in the queue', async () => {
@@ -65,3 +72,31 @@ it('writes a batch that is not full when the interval has passed', async () => {
   await provider.shutdown();
 });
 
+
+it('writes each span as exactly the JSON of its record, whatever its text holds, and lines of any size in order', async () => {
+  const { file, tracer, text, memory, provider } = setup({ flushIntervalMs: 60_000, maxQueueSize: 100, maxBatchSize: 4 });
+  const root = tracer.startSpan('route "a"\n\u2028 ✓ 🚀', { kind: SpanKind.SERVER, attributes: { quote: '"\\', emoji: '🚀🚀', n: 1.5, big: 2 ** 60, list: ['a', 'b'], flag: true } });
+  const child = tracer.startSpan('select', { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, root));
+  child.recordException(new Error('from the exception event "only"'));
+  child.setStatus({ code: SpanStatusCode.ERROR });
+  child.end();
+  const ok = tracer.startSpan('ok', { kind: SpanKind.PRODUCER });
+  ok.setStatus({ code: SpanStatusCode.OK, message: 'ignored unless failed' });
+  ok.end();
+  // Longer than a batch's buffer, with characters of 3 bytes in UTF-8: written whole, in its place.
+  tracer.startSpan('huge', { attributes: { text: '€'.repeat(200_000) } }).end();
+  tracer.startSpan('after-huge', { kind: SpanKind.CONSUMER }).end();
+  root.setStatus({ code: SpanStatusCode.ERROR, message: 'route failed: ✗' });
+  root.end();
+  await provider.forceFlush();
+  const spans = memory.getFinishedSpans(); // (shutting the provider down empties it)
+  await provider.shutdown();
+  expect(spans.map((s) => s.name)).toEqual(['select', 'ok', 'huge', 'after-huge', 'route "a"\n\u2028 ✓ 🚀']);
+  expect(text()).toBe(spans.map((s) => JSON.stringify(spanToRecord(s)) + '\n').join(''));
+
+  // The exporter writes the same lines.
+  const exported = path.join(path.dirname(file), 'exported.jsonl');
+  const exporter = new JsonlFileExporter(exported);
+  await new Promise<void>((resolve, reject) => exporter.export(spans, (result) => (result.error ? reject(result.error) : resolve())));
+  expect(readFileSync(exported, 'utf8')).toBe(text());
+});

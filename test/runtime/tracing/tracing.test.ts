@@ -1,7 +1,8 @@
 /**
  * backdev/runtime/tracing end to end inside one process: a Fastify route that queries PGlite through a traced
  * Kysely dialect and calls a local upstream through the traced fetch; the JSONL file must hold the span tree
- * (database and client spans under the route span) and the upstream must receive the same trace id.
+ * (database and client spans under the route span) and the upstream must receive the same trace id; with
+ * either context manager.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDialect } from '../../../runtime/db/index.js';
-import { createTracing, traceOperation, type SpanRecord, type Tracing } from '../../../runtime/tracing/index.js';
+import { createTracing, traceOperation, type SpanRecord, type Tracing, type TracingContextMode } from '../../../runtime/tracing/index.js';
 
 interface DB {
   pets: { id: number; name: string };
@@ -30,9 +31,11 @@ let records: SpanRecord[] = [];
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const PARENT_ID = 'b7ad6b7169203331';
 
-beforeAll(async () => {
+async function setUp(contextManager: TracingContextMode): Promise<void> {
+  received.length = 0;
   dir = mkdtempSync(path.join(tmpdir(), 'backdev-tracing-'));
-  tracing = createTracing({ serviceName: 'pets-test', file: path.join(dir, 'traces.jsonl'), otlpEndpoint: null, flushIntervalMs: 20 });
+  tracing = createTracing({ serviceName: 'pets-test', file: path.join(dir, 'traces.jsonl'), otlpEndpoint: null, flushIntervalMs: 20, contextManager });
+  expect(tracing.contextManager).toBe(contextManager);
   await tracing.start();
   await tracing.start(); // idempotent
 
@@ -91,19 +94,23 @@ beforeAll(async () => {
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as SpanRecord);
-});
+}
 
-afterAll(async () => {
+async function tearDown(): Promise<void> {
   await app?.close();
   await db?.destroy();
   await new Promise((resolve) => upstream?.close(resolve));
   rmSync(dir, { recursive: true, force: true });
-});
+}
 
 const byId = (id: string | null) => records.find((r) => r.spanId === id);
 const children = (parent: SpanRecord) => records.filter((r) => r.parentSpanId === parent.spanId && r.traceId === parent.traceId);
 
-describe('tracing a Fastify route with a database query and an upstream call', () => {
+// Both ways of carrying the context (promise-context.ts) must give the same trees.
+describe.each(['promise', 'async-local-storage'] as const)('tracing a Fastify route with a database query and an upstream call (context: %s)', (mode) => {
+  beforeAll(() => setUp(mode));
+  afterAll(tearDown);
+
   it('writes a span tree: route span, then the db and client spans under it', () => {
     const routes = records.filter((r) => r.name === 'getPet');
     expect(routes).toHaveLength(2);
