@@ -21,6 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { databaseConfigProblems, DatabaseLockedError, migrateOnStart } from '../db/index.js';
+import { TRACING_CONTEXT_MODES } from '../tracing/constants.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -85,7 +86,7 @@ function problemsOf(err: unknown): readonly string[] | undefined {
 
 const TRACING_VALUES: Record<string, boolean> = { on: true, true: true, '1': true, off: false, false: false, '0': false };
 
-/** What is wrong with PORT, HOST, LOG_LEVEL, TRACING and DATABASE_URL, or the settings to use. */
+/** What is wrong with PORT, HOST, LOG_LEVEL, TRACING, BACKDEV_TRACE_CONTEXT and DATABASE_URL, or the settings to use. */
 export function serverSettings(env: NodeJS.ProcessEnv): { port: number; host: string; level: string; tracing: boolean; problems: string[] } {
   const problems: string[] = [];
   const portText = env.PORT?.trim() || '3000';
@@ -99,6 +100,10 @@ export function serverSettings(env: NodeJS.ProcessEnv): { port: number; host: st
   const tracingText = env.TRACING?.trim().toLowerCase();
   const tracing = tracingText ? TRACING_VALUES[tracingText] : env.NODE_ENV !== 'production' || Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
   if (tracing === undefined) problems.push(`TRACING must be on or off (it is "${env.TRACING}")`);
+  const contextMode = env.BACKDEV_TRACE_CONTEXT;
+  if (contextMode && !(TRACING_CONTEXT_MODES as readonly string[]).includes(contextMode)) {
+    problems.push(`BACKDEV_TRACE_CONTEXT must be ${TRACING_CONTEXT_MODES.join(' or ')} (it is "${contextMode}")`);
+  }
   problems.push(...databaseConfigProblems(env));
   return { port, host, level, tracing: tracing ?? true, problems };
 }

@@ -27,6 +27,18 @@ export interface SpanRecord {
   attributes: Record<string, unknown>;
 }
 
+/**
+ * How the active span is carried from a request's hooks into its handler, statements and upstream calls
+ * (`createTracing({ contextManager })`, BACKDEV_TRACE_CONTEXT):
+ * - `promise`: along promises and `await` (V8's promise hooks, promise-context.ts); a timer's or an event
+ *   emitter's callback starts from the root context. A few calls per promise.
+ * - `async-local-storage`: Node's `AsyncLocalStorage`, which carries it into callbacks as well; on Node 20
+ *   and 22 it turns on async hooks for every promise, timer and socket operation, which costs a fast request
+ *   several times as much (docs/tracing.md, Overhead).
+ */
+export const TRACING_CONTEXT_MODES = ['promise', 'async-local-storage'] as const;
+export type TracingContextMode = (typeof TRACING_CONTEXT_MODES)[number];
+
 /** The tracer name every span of the runtime is recorded under (`trace.getTracer(TRACER_NAME)`). */
 export const TRACER_NAME = 'backdev';
 

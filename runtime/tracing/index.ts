@@ -24,7 +24,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, AlwaysOnSampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Dialect } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_TRACE_FILE, TRACER_NAME } from './constants.js';
+import { DEFAULT_TRACE_FILE, TRACER_NAME, TRACING_CONTEXT_MODES, type TracingContextMode } from './constants.js';
 import { registerFastifyTracing } from './fastify.js';
 import { createTracedFetch, w3cPropagator } from './fetch.js';
 import { JsonlFileSpanProcessor } from './file-exporter.js';
@@ -32,22 +32,12 @@ import { traceDialect, type TraceDialectOptions } from './kysely.js';
 import { hasAsyncContextFrame, PromiseContextManager } from './promise-context.js';
 import { failSpan } from './span-error.js';
 
-export { DEFAULT_TRACE_FILE, type SpanRecord } from './constants.js';
+export { DEFAULT_TRACE_FILE, TRACING_CONTEXT_MODES, type SpanRecord, type TracingContextMode } from './constants.js';
 export { JsonlFileExporter, JsonlFileSpanProcessor, spanToRecord, type JsonlFileSpanProcessorOptions } from './file-exporter.js';
 export { createTracedFetch, tracedFetch, type TracedFetchOptions } from './fetch.js';
 export { statementKind, statementTable, traceDialect, type TraceDialectOptions } from './kysely.js';
 export { hasAsyncContextFrame, PromiseContextManager } from './promise-context.js';
 
-/**
- * How the active span is carried from a request's hooks into its handler, statements and upstream calls:
- * - `promise`: along promises and `await` (V8's promise hooks); a timer's or an event emitter's callback
- *   starts from the root context. Three small calls per promise.
- * - `async-local-storage`: Node's `AsyncLocalStorage`, which carries it into callbacks as well; on Node
- *   20 and 22 it turns on async hooks for every promise, timer and socket operation, which costs a fast
- *   request about three times as much (docs/tracing.md, Overhead).
- */
-export type TracingContextMode = 'promise' | 'async-local-storage';
-const CONTEXT_MODES: readonly TracingContextMode[] = ['promise', 'async-local-storage'];
 
 export interface TracingOptions {
   /** `service.name` of every span (default: OTEL_SERVICE_NAME, else `backdev-service`). */
@@ -117,8 +107,8 @@ export function createTracing(options: TracingOptions = {}): Tracing {
   const buffer = { flushIntervalMs: options.flushIntervalMs ?? 1000, maxQueueSize: options.maxQueueSize ?? 2048 };
   const fileProcessor = fileOption === false ? undefined : new JsonlFileSpanProcessor(fileOption, { ...buffer, maxBatchSize: 512 });
   const contextMode = options.contextManager ?? ((env.BACKDEV_TRACE_CONTEXT || undefined) as TracingContextMode | undefined) ?? (hasAsyncContextFrame() ? 'async-local-storage' : 'promise');
-  if (!CONTEXT_MODES.includes(contextMode)) {
-    throw new RangeError(`${options.contextManager ? 'contextManager' : 'BACKDEV_TRACE_CONTEXT'} must be ${CONTEXT_MODES.map((m) => `'${m}'`).join(' or ')} (got '${contextMode}')`);
+  if (!TRACING_CONTEXT_MODES.includes(contextMode)) {
+    throw new RangeError(`${options.contextManager ? 'contextManager' : 'BACKDEV_TRACE_CONTEXT'} must be ${TRACING_CONTEXT_MODES.join(' or ')} (got "${contextMode}")`);
   }
   const ratio = options.sampleRatio ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be between 0 and 1 (got ${ratio})`);

@@ -28,6 +28,12 @@ describe('TRACING', () => {
     expect(serverSettings({ NODE_ENV: 'production', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toBe(true);
     expect(serverSettings({ NODE_ENV: 'production', TRACING: 'on' }).tracing).toBe(true);
   });
+
+  it('takes BACKDEV_TRACE_CONTEXT as promise or async-local-storage, and names anything else as a problem', () => {
+    expect(serverSettings({ BACKDEV_TRACE_CONTEXT: 'promise' }).problems).toEqual([]);
+    expect(serverSettings({ BACKDEV_TRACE_CONTEXT: 'async-local-storage' }).problems).toEqual([]);
+    expect(serverSettings({ BACKDEV_TRACE_CONTEXT: 'als' }).problems).toEqual(['BACKDEV_TRACE_CONTEXT must be promise or async-local-storage (it is "als")']);
+  });
 });
 
 describe('listen({ tracing })', () => {

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_CONTEXT, createContextKey, type Context } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTracing } from '../../../runtime/tracing/index.js';
 import { hasAsyncContextFrame, PromiseContextManager } from '../../../runtime/tracing/promise-context.js';
 
 const KEY = createContextKey('test request');
@@ -142,5 +143,14 @@ describe('hasAsyncContextFrame', () => {
     expect(hasAsyncContextFrame(v('22.12.0'), [])).toBe(false);
     expect(hasAsyncContextFrame(v('22.12.0'), ['--experimental-async-context-frame'])).toBe(true);
     expect(hasAsyncContextFrame(v('20.19.0'), ['--experimental-async-context-frame'])).toBe(false);
+  });
+});
+
+describe('createTracing({ contextManager })', () => {
+  it('defaults to AsyncLocalStorage only where Node carries it without async hooks, else to promises; the environment or the option choose', () => {
+    expect(createTracing({ env: {}, file: false, otlpEndpoint: null }).contextManager).toBe(hasAsyncContextFrame() ? 'async-local-storage' : 'promise');
+    expect(createTracing({ env: { BACKDEV_TRACE_CONTEXT: 'async-local-storage' }, file: false, otlpEndpoint: null }).contextManager).toBe('async-local-storage');
+    expect(createTracing({ env: { BACKDEV_TRACE_CONTEXT: 'async-local-storage' }, contextManager: 'promise', file: false, otlpEndpoint: null }).contextManager).toBe('promise');
+    expect(() => createTracing({ env: { BACKDEV_TRACE_CONTEXT: 'als' }, file: false, otlpEndpoint: null })).toThrow('BACKDEV_TRACE_CONTEXT must be promise or async-local-storage (got "als")');
   });
 });
