@@ -33,8 +33,8 @@ export interface SpanRecord {
  * - `promise`: along promises and `await` (V8's promise hooks, promise-context.ts); a timer's or an event
  *   emitter's callback starts from the root context. A few calls per promise.
  * - `async-local-storage`: Node's `AsyncLocalStorage`, which carries it into callbacks as well; on Node 20
- *   and 22 it turns on async hooks for every promise, timer and socket operation, which costs a fast request
- *   several times as much (docs/tracing.md, Overhead).
+ *   and 22 it turns on async hooks for every promise, timer and socket operation, which costs each `await`
+ *   more (docs/tracing.md, Overhead).
  */
 export const TRACING_CONTEXT_MODES = ['promise', 'async-local-storage'] as const;
 export type TracingContextMode = (typeof TRACING_CONTEXT_MODES)[number];
