@@ -6,7 +6,7 @@
  * Why it exists: on Node 20 and 22 an `AsyncLocalStorage` turns on async hooks, whose bookkeeping (an async
  * id and a resource stack entry for every promise, timer, tick and socket operation) costs each `await`
  * several times what this manager's three small calls per promise do, and it does nothing for other
- * resources: a handler that awaits 30 times costs about 57 µs of CPU here against 71 µs (docs/tracing.md,
+ * resources: a handler that awaits 30 times costs 54 to 62 µs of CPU here against 64 to 80 µs (docs/tracing.md,
  * Overhead). What it does not do: a callback of a timer, `setImmediate`, `queueMicrotask` or an event
  * emitter runs in the root context, not in the one it was scheduled from (bind it with `context.bind`, or
  * use `contextManager: 'async-local-storage'`). What generated servers do inside a request (handlers,
