@@ -73,6 +73,13 @@ it('installs into an empty folder outside the checkout, as a real copy', async (
   expect(readdirSync(installed).sort()).toEqual(['README.md', 'bin', 'dist', 'docs', 'package.json', 'templates']);
 }, 420_000);
 
+it("npx backdev --version is backdev's own, not that of the folder's package.json", async () => {
+  // (npx would take --version as its own option.)
+  const version = await runCommand(path.join(tool, 'node_modules', '.bin', 'backdev'), ['--version'], { cwd: tool, env: ENV, timeout: 60_000 });
+  ok(version, 'backdev --version');
+  expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
+});
+
 it('npx backdev: init (depending on the tarball), create-api --endpoint, add-auth --accounts', async () => {
   ok(await npxBackdev(['init', '../my-api', '--backdev', tarball]), 'init');
   const pkg = JSON.parse(readFileSync(path.join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
