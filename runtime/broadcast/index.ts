@@ -236,13 +236,14 @@ function payloadOf(wire: Buffer): Buffer {
 }
 
 /**
- * The socket under `ws` when frames may be written to it directly, interleaved with what ws itself writes:
- * no extension negotiated (with permessage-deflate ws may hold frames back while compressing), so ws writes
- * every frame at once, in call order. Undefined otherwise: then everything goes through `ws.send`.
+ * The socket under `ws` (the upgrade request's socket, which ws took over) when frames may be written to it
+ * directly, interleaved with what ws itself writes: no extension negotiated (with permessage-deflate ws may
+ * hold frames back while compressing), so ws writes every frame at once, in call order. Undefined otherwise
+ * (or for a connection without a socket of its own, as in injected test connections): then everything goes
+ * through `ws.send`.
  */
-function directSocket(ws: WebSocket): Writable | undefined {
-  const socket = (ws as unknown as { _socket?: Writable })._socket;
-  return ws.extensions === '' && socket && typeof socket.write === 'function' && typeof socket.cork === 'function' ? socket : undefined;
+function directSocket(ws: WebSocket, socket: Writable | undefined): Writable | undefined {
+  return ws.extensions === '' && socket && !socket.destroyed && typeof socket.write === 'function' && typeof socket.cork === 'function' ? socket : undefined;
 }
 
 interface PendingGap {
@@ -888,7 +889,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
     return conn.closed;
   }
 
-  function accept(ws: WebSocket, principal: P | undefined): void {
+  function accept(ws: WebSocket, principal: P | undefined, socket: Writable | undefined): void {
     let resolveClosed!: () => void;
     const conn: Connection<P> = {
       id: nextId++,
@@ -908,7 +909,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
       scheduled: false,
       held: false,
       onWritten: () => wroteTo(conn),
-      socket: directSocket(ws),
+      socket: directSocket(ws, socket),
     };
     connections.add(conn);
     ws.on('pong', () => {
@@ -1030,7 +1031,7 @@ export function createBroadcastHub<P = unknown>(options: BroadcastHubOptions<P> 
             socket.close(closing ? 1001 : 1013, closing ? 'server shutting down' : 'not started');
             return;
           }
-          accept(socket, principals.get(request.raw));
+          accept(socket, principals.get(request.raw), request.raw.socket);
         },
       );
     },

@@ -6,7 +6,8 @@
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClientOptions } from 'ws';
+import type { Socket } from 'node:net';
+import { WebSocket, type ClientOptions } from 'ws';
 import { AuthError } from '../../../runtime/auth/errors.js';
 import { bearerScheme } from '../../../runtime/auth/schemes.js';
 import type { Bus, BusEvent, BusMessage } from '../../../runtime/broadcast/bus.js';
@@ -64,6 +65,39 @@ describe('protocol', () => {
       expect(message).toEqual({ type: 'message', topic: 'pets', epoch: ack.epoch, offset: 2, data: { n: 1, name: 'Rex "the dog"' } });
     }
     expect(hub.stats()).toMatchObject({ connections: 2, subscriptions: 2, topics: 1, published: 2, messagesSent: 2 });
+  });
+
+  it("writes message frames straight to the connection's socket, the one ws took over at the upgrade", async () => {
+    const { app, hub, url } = await server();
+    // Every socket the server upgrades, and the bytes written to each.
+    const written = new Map<Socket, string[]>();
+    app.server.on('upgrade', (_request, socket: Socket) => {
+      const chunks: string[] = [];
+      written.set(socket, chunks);
+      const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+      socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+        chunks.push(Buffer.isBuffer(chunk) ? chunk.toString('latin1') : String(chunk));
+        return write(chunk, ...rest);
+      }) as Socket['write'];
+    });
+    const sends: unknown[] = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
+      sends.push(args[0]);
+      return send.apply(this, args);
+    };
+    cleanups.push(async () => {
+      WebSocket.prototype.send = send;
+    });
+    const p = await peer(url);
+    p.send({ type: 'subscribe', topic: 'direct' });
+    await p.next('ack', 'direct');
+    await hub.publish('direct', { marker: 'straight-to-the-socket' });
+    expect(await p.next('message', 'direct')).toMatchObject({ data: { marker: 'straight-to-the-socket' } });
+    const [chunks] = [...written.values()];
+    expect(chunks!.some((c) => c.includes('straight-to-the-socket'))).toBe(true);
+    // ws.send carried the client's subscribe frame and the server's ack, not the message.
+    expect(sends.some((s) => String(s).includes('straight-to-the-socket'))).toBe(false);
   });
 
   it('loses nothing between the ack and live delivery while messages keep coming', async () => {
