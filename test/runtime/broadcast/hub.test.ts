@@ -82,10 +82,10 @@ describe('protocol', () => {
     });
     const sends: unknown[] = [];
     const send = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
+    WebSocket.prototype.send = function (this: WebSocket, ...args: unknown[]) {
       sends.push(args[0]);
-      return send.apply(this, args);
-    };
+      (send as (...a: unknown[]) => void).apply(this, args);
+    } as WebSocket['send'];
     cleanups.push(async () => {
       WebSocket.prototype.send = send;
     });
