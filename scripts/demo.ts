@@ -73,6 +73,11 @@ try {
   await show('GET /pets?limit=500 (limit ≤ 100)', '/pets?limit=500');
   const docs = await fetch(`${base}/docs/`);
   console.log(`  ${'GET /docs/ (Swagger UI)'.padEnd(44)} → ${docs.status}`);
+  // Two error shapes side by side puzzle a first reader: say where each comes from.
+  console.log(
+    '\nErrors are RFC 9457 problems (the 501 above), except where the spec declares another body for the status:\n' +
+      "the 400s here take the spec's Error schema ({ code, message }), made by the functions in src/errors.ts.",
+  );
   console.log(`\nThe project is in ${path.relative(process.cwd(), dir)}: implement src/handlers/*.ts, then \`npm run dev\` there.`);
 } finally {
   server.kill('SIGTERM');
