@@ -3,11 +3,12 @@
  *
  * - `JsonlFileSpanProcessor` (what `createTracing` uses): each ended span becomes its line at once, encoded
  *   into the buffer of the batch being filled, and batches wait in a bounded queue to be written by
- *   asynchronous appends, one at a time and in order, so a request never waits on the disk. Serializing as each span ends costs every request the
- *   same few microseconds, where serializing a batch at the end of the request that filled it made that one
- *   request a millisecond slower, and kept every queued span's objects alive (and moved by the garbage
- *   collector) until then. It does what the SDK's BatchSpanProcessor and an exporter would, with less
- *   bookkeeping per span and batch (no export timer, no promise per batch).
+ *   asynchronous appends, one at a time and in order, so a request never waits on the disk. Serializing
+ *   as each span ends costs every request the same few microseconds, where serializing a batch at the end
+ *   of the request that filled it made that one request a millisecond slower, and kept every queued span's
+ *   objects alive (and moved by the garbage collector) until then. It does what the SDK's
+ *   BatchSpanProcessor and an exporter would, with less bookkeeping per span and batch (no export timer,
+ *   no promise per batch).
  * - `JsonlFileExporter`: the same file as a `SpanExporter`, behind any span processor.
  */
 import { mkdir, appendFile } from 'node:fs/promises';
@@ -70,8 +71,8 @@ const number = (n: number) => (Number.isFinite(n) ? String(n) : 'null');
 
 /**
  * The span's line of the trace file, newline included: exactly `JSON.stringify(spanToRecord(span)) + '\n'`
- * (file-exporter.test.ts holds it to that), written out field by field, which costs a request about half
- * as much as building the record and serializing it. The service name's JSON is kept per resource (a
+ * (file-processor.test.ts holds it to that), written out field by field, which costs less than building
+ * the record and serializing it (two spans made, ended and written: 3.3 µs instead of 4.6). The service name's JSON is kept per resource (a
  * provider has one).
  */
 class SpanLines {

@@ -5,12 +5,14 @@
  *
  * Why it exists: on Node 20 and 22 an `AsyncLocalStorage` turns on async hooks, whose bookkeeping (an async
  * id and a resource stack entry for every promise, timer, tick and socket operation) costs each `await`
- * several times what this manager's three small calls per promise do, and it does nothing for other
- * resources: a handler that awaits 30 times costs 54 to 62 µs of CPU here against 64 to 80 µs (docs/tracing.md,
- * Overhead). What it does not do: a callback of a timer, `setImmediate`, `queueMicrotask` or an event
- * emitter runs in the root context, not in the one it was scheduled from (bind it with `context.bind`, or
- * use `contextManager: 'async-local-storage'`). What generated servers do inside a request (handlers,
- * Kysely, `fetch`) goes through promises and `await`.
+ * about three times what this manager's three small calls per promise do, and this manager does nothing
+ * for other resources. A handler that awaits 30 times: 54 to 62 µs of CPU here, 64 to 80 µs with
+ * `AsyncLocalStorage`, 48 to 58 µs with no context carried (docs/tracing.md, Overhead).
+ *
+ * What it does not do: a callback of a timer, `setImmediate`, `queueMicrotask` or an event emitter runs
+ * in the root context, not in the one it was scheduled from (bind it with `context.bind`, or use
+ * `contextManager: 'async-local-storage'`). What generated servers do inside a request (handlers, Kysely,
+ * `fetch`) goes through promises and `await`.
  *
  * The current context is the instance's own field; `with()` restores it in `finally`, and the hooks restore
  * it after each callback, so nothing leaks from one request into the next.
