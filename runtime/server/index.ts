@@ -149,7 +149,8 @@ export async function listen(options: StartServerOptions): Promise<FastifyInstan
   if (tracing) {
     tracing.register(app); // nothing when the app registered it itself
     app.addHook('onClose', () => tracing.close());
-    app.log.info({ traces: tracing.otlpUrl ?? tracing.file }, 'tracing requests (TRACING=off turns it off)');
+    // The context manager says whether callbacks of timers and emitters stay in a request's trace (docs/tracing.md).
+    app.log.info({ traces: tracing.otlpUrl ?? tracing.file, context: tracing.contextManager }, 'tracing requests (TRACING=off turns it off)');
   }
   if (options.tracing && !tracingOn && !env.TRACING?.trim()) {
     app.log.info('tracing off: NODE_ENV is production and OTEL_EXPORTER_OTLP_ENDPOINT is not set (TRACING=on writes .data/traces.jsonl)');

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryOutput } from '../../generators/core/report.js';
 import { runInit } from '../../generators/index.js';
 import type { SpanRecord } from '../../runtime/tracing/index.js';
+import { hasAsyncContextFrame } from '../../runtime/tracing/promise-context.js';
 import { backdev, backdevInProcess, cleanup, linkBackdev, REPO, startServer, stopServer, tempDir, type Server } from '../helpers.js';
 
 const EMBEDDED = { DATABASE_URL: '' };
@@ -93,6 +94,8 @@ describe('a generated server traces its requests', () => {
       await stopServer(server); // SIGTERM closes the app, and the tracing writes out its queue
     }
     expect(server.output()).toContain('tracing requests');
+    // …and says how the context is carried (this Node's default).
+    expect(server.output()).toContain(`"context":"${hasAsyncContextFrame() ? 'async-local-storage' : 'promise'}"`);
     spans = readSpans();
 
     const routes = spans.filter((s) => s.kind === 'server' && s.name === 'createProduct');
