@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { memoryOutput } from '../generators/core/report.js';
 import { runInit } from '../generators/index.js';
+import { hasAsyncContextFrame } from '../runtime/tracing/promise-context.js';
 import { cpuMs, freePort, median } from './lib/serve.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -175,7 +176,10 @@ async function main(): Promise<void> {
     }
     // The database decides most of a request's cost, so the ratio means little without it.
     console.log(`bench tracing: database ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL is set)' : 'the embedded PGlite (DATABASE_URL is not set)'}`);
-    console.log(`bench tracing: ${spans} spans written (${(statSync(traceFile).size / 1e6).toFixed(1)} MB) while on (the default settings: every request sampled, spans to the JSONL file)`);
+    const contextMode = process.env.BACKDEV_TRACE_CONTEXT || (hasAsyncContextFrame() ? 'async-local-storage' : 'promise');
+    console.log(
+      `bench tracing: ${spans} spans written (${(statSync(traceFile).size / 1e6).toFixed(1)} MB) while on (the default settings: every request sampled, spans to the JSONL file; context manager ${contextMode})`,
+    );
   } finally {
     for (const s of servers) await stop(s);
     rmSync(dir, { recursive: true, force: true });
