@@ -8,12 +8,10 @@
  * missing argument, a bad choice, flags that conflict). A usage error prints one message, exits 1 and
  * touches nothing.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isBackdevError } from './core/errors.js';
-import { PACKAGE_ROOT } from './core/package-root.js';
+import { backdevPackageVersion } from './core/package-root.js';
 import { consoleOutput, type Output } from './core/report.js';
 import { FIELDS_HELP } from './core/resource/fields.js';
 import { healthOptionProblems } from './add-health/options.js';
@@ -365,7 +363,7 @@ export function buildCli(
     .help()
     // backdev's own version: without one, yargs reports the version of the package.json nearest to the
     // current folder, the user's project's.
-    .version((JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    .version(backdevPackageVersion());
   skipHelpCache(cli);
   return cli;
 }

@@ -14,6 +14,7 @@ export const GENERATOR = 'add-health';
 /** The project's database module. */
 export const DB_FILE = 'src/db.ts';
 
+/** Whether add-health has run in the project (its routes module is recorded in the manifest). */
 export function hasHealth(files: ProjectFiles, dirs: OutputDirs): boolean {
   return files.recorded(`${dirs.generated}/health.gen.ts`) !== undefined;
 }

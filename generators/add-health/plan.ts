@@ -160,7 +160,6 @@ export async function planAddHealth(api: ApiIR, files: ProjectFiles, options: Pl
   return { generator: GENERATOR, files: out, warnings };
 }
 
-/** Whether add-health has run in the project (its routes module is recorded in the manifest). */
 /** Whether a database module's text gives readiness a database to check. */
 const exportsDb = (text: string | undefined) => /\bexport\s+const\s+db\b/.test(text ?? '');
 

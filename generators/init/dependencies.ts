@@ -5,14 +5,11 @@
  * relative to the project; a `file:` spec is written as given (npm reads it relative to the project); any
  * other spec (a version, a range, a tag) is written as given.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../core/package-root.js';
+import { backdevPackageVersion, PACKAGE_ROOT } from '../core/package-root.js';
 
-/** This backdev's version, from its package.json. */
-export function backdevPackageVersion(): string {
-  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-}
+export { backdevPackageVersion };
 
 /** True when backdev runs from a clone (its TypeScript sources are present), not from an installed package. */
 export function runsFromClone(): boolean {

@@ -38,7 +38,6 @@ export { createTracedFetch, tracedFetch, type TracedFetchOptions } from './fetch
 export { statementKind, statementTable, traceDialect, type TraceDialectOptions } from './kysely.js';
 export { hasAsyncContextFrame, PromiseContextManager } from './promise-context.js';
 
-
 export interface TracingOptions {
   /** `service.name` of every span (default: OTEL_SERVICE_NAME, else `backdev-service`). */
   serviceName?: string | undefined;
